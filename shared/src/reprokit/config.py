@@ -1,0 +1,84 @@
+"""Presets shipped as package data (configs/<preset>.yaml) and ``--set a.b=value`` overrides."""
+
+from __future__ import annotations
+
+import copy
+import difflib
+from importlib import resources
+from typing import Any
+
+import yaml
+
+from reprokit.errors import UsageError
+
+
+def available_presets(module: str) -> list[str]:
+    root = resources.files(module) / "configs"
+    return sorted(p.name[: -len(".yaml")] for p in root.iterdir() if p.name.endswith(".yaml"))
+
+
+def load_preset(module: str, preset: str) -> dict[str, Any]:
+    """Read ``<module>/configs/<preset>.yaml`` from the installed package."""
+    path = resources.files(module) / "configs" / f"{preset}.yaml"
+    if not path.is_file():
+        raise UsageError(f"unknown preset {preset!r}; choose one of {', '.join(available_presets(module))}")
+    cfg = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    if not isinstance(cfg, dict):
+        raise UsageError(f"preset {preset!r} is not a mapping")
+    return cfg
+
+
+def _flat_keys(cfg: dict, prefix: str = "") -> list[str]:
+    keys = []
+    for k, v in cfg.items():
+        keys.append(prefix + str(k))
+        if isinstance(v, dict):
+            keys.extend(_flat_keys(v, prefix + str(k) + "."))
+    return keys
+
+
+def parse_value(raw: str) -> Any:
+    """YAML scalar/list parsing, plus the numbers YAML 1.1 leaves as strings (``1e-3``)."""
+    if not raw.strip():
+        return ""
+    value = yaml.safe_load(raw)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value
+
+
+def apply_overrides(cfg: dict[str, Any], assignments: list[str] | None) -> dict[str, Any]:
+    """Return a copy of ``cfg`` with each ``a.b.c=value`` applied; values are parsed as YAML.
+
+    Only existing keys may be set, so a typo fails loudly (exit 2, with the closest valid keys)
+    instead of silently doing nothing.
+    """
+    out = copy.deepcopy(cfg)
+    for item in assignments or []:
+        if "=" not in item:
+            raise UsageError(f"--set expects key=value, got {item!r}")
+        key, raw = item.split("=", 1)
+        key = key.strip()
+        try:
+            value = parse_value(raw)
+        except yaml.YAMLError as e:
+            raise UsageError(f"--set {key}: cannot parse value {raw!r}: {e}") from e
+        parts = key.split(".")
+        node = out
+        for i, part in enumerate(parts):
+            if not isinstance(node, dict) or part not in node:
+                near = difflib.get_close_matches(key, _flat_keys(out), n=3)
+                hint = f" (did you mean {', '.join(near)}?)" if near else ""
+                raise UsageError(f"--set {key}: no such config key{hint}")
+            if i == len(parts) - 1:
+                node[part] = value
+            else:
+                node = node[part]
+    return out
+
+
+def dump_yaml(cfg: dict[str, Any]) -> str:
+    return yaml.safe_dump(cfg, sort_keys=False)
