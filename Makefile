@@ -8,6 +8,9 @@ STAMPS := $(VENV)/.stamps
 # Every package present (packages/<dist>/pyproject.toml), in a stable order.
 PACKAGES := $(sort $(patsubst packages/%/pyproject.toml,%,$(wildcard packages/*/pyproject.toml)))
 PKG ?= $(PACKAGES)
+PRESET ?= quick
+RUNS ?= runs
+REPORTS ?= reports
 TORCH_SPEC := torch==2.14.1 torchvision==0.29.1
 # uv must never touch torch: pip installed it from this machine's own configuration.
 UV_PIP := $(UV) pip install --python $(VPY) --overrides .ci/uv-overrides.txt --constraints .ci/uv-constraints.txt \
@@ -44,13 +47,15 @@ $(STAMPS)/data: $(STAMPS)/venv
 	else echo "Fashion-MNIST missing: 'sudo apt-get install dataset-fashion-mnist' (Debian/Ubuntu) or give lskd --data-dir with its IDX files"; fi
 	touch $@
 
-# --- reproduce: every package's quick preset, then the index ---
+# --- reproduce: every package's quick preset (PKG=<dist> for one), then the index ---
 reproduce: install
 	@set -u; fail=0; for p in $(PKG); do \
-	  echo "== $$p reproduce --preset quick"; \
-	  $(VENV)/bin/$$p reproduce --preset quick --quiet $(REPRO_ARGS) || { echo "!! $$p failed"; fail=1; }; \
+	  echo "== $$p reproduce --preset $(PRESET)"; \
+	  REPRO_RUNS=$(RUNS) $(VENV)/bin/$$p reproduce --preset $(PRESET) --quiet $(REPRO_ARGS) \
+	    || { echo "!! $$p failed"; fail=1; }; \
 	done; \
-	$(VPY) -m reprokit.index --papers scripts/papers.tsv --runs runs --out reports; exit $$fail
+	$(VPY) -m reprokit.index --papers scripts/papers.tsv --runs $(RUNS) --out $(REPORTS) --preset $(PRESET); \
+	exit $$fail
 
 # --- tests: reprokit, cross-package, then each package in its own pytest process ---
 test: install
