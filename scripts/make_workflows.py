@@ -36,7 +36,7 @@ DATA = """\
 def main() -> None:
     out = ROOT / ".github" / "workflows"
     out.mkdir(parents=True, exist_ok=True)
-    dists = ["reprokit"] + sorted(p.parent.name for p in (ROOT / "packages").glob("*/pyproject.toml"))
+    dists = ["reprokit", *sorted(p.parent.name for p in (ROOT / "packages").glob("*/pyproject.toml"))]
     for dist in dists:
         own = "shared/**" if dist == "reprokit" else f"packages/{dist}/**"
         paths = ", ".join(f'"{p}"' for p in (own, "shared/**", ".ci/**", f".github/workflows/{dist}.yml"))

@@ -1,12 +1,18 @@
 """A tiny regression trained for a few steps, in one process or under torchrun (used by test_distributed)."""
 
-import json
 import sys
 
 import torch
 
-from reprokit.distributed import all_reduce_mean, all_reduce_sum, cleanup, get_info, init_distributed, shard_sampler
-from reprokit.distributed import wrap_model
+from reprokit.distributed import (
+    all_reduce_mean,
+    all_reduce_sum,
+    cleanup,
+    get_info,
+    init_distributed,
+    shard_sampler,
+    wrap_model,
+)
 from reprokit.io import atomic_write_json
 from reprokit.seeding import seed_everything
 
@@ -18,7 +24,8 @@ def main(out: str) -> None:
     info = get_info()
     seed_everything(0)  # same init and data on every rank
     x, y = torch.randn(GLOBAL_BATCH * STEPS, 5), torch.randn(GLOBAL_BATCH * STEPS, 1)
-    model = wrap_model(torch.nn.Sequential(torch.nn.Linear(5, 7), torch.nn.Tanh(), torch.nn.Linear(7, 1)), torch.device("cpu"))
+    net = torch.nn.Sequential(torch.nn.Linear(5, 7), torch.nn.Tanh(), torch.nn.Linear(7, 1))
+    model = wrap_model(net, torch.device("cpu"))
     opt = torch.optim.SGD(model.parameters(), lr=0.2, momentum=0.9)
     ds = torch.utils.data.TensorDataset(x, y)
     sampler = shard_sampler(ds, shuffle=False, seed=0)

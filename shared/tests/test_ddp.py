@@ -1,4 +1,4 @@
-"""DDP through reprokit: two gloo processes on CPU end with the weights of one process on the same global batch."""
+"""DDP through reprokit: two gloo processes (torchrun) end with the weights of one process on one global batch."""
 
 import json
 import subprocess
