@@ -1,0 +1,181 @@
+"""deepGCFX (Cooray & Cheung, AAAI 2022, Sec. 4) in PyTorch Geometric.
+
+    x ──GIN──► h ──accumulation──► slot (graph-wise common), m⊙v (common node parts), (1−m)⊙v (local parts)
+                                    │                         │                         │
+                               graph Gaussian            node Gaussian (shared) ◄───────┘
+                                    │                         │
+                               z_common ──repeat──► gated fusion([z_common, z_local]) ──► edge decoder
+                                                   z_common-node ────────────────────────► edge decoder
+
+Every model here has ``training_loss(batch) -> dict`` and ``embed(batch) -> dict[str, Tensor]`` so one
+trainer (train.py) and one evaluator (evaluate.py) serve deepGCFX and the baselines alike.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch.nn.utils.parametrizations import weight_norm
+from torch_geometric.nn import GINConv, global_add_pool, global_mean_pool
+
+from deepgcfx.losses import deepgcfx_loss, edge_recon_loss, kl_std_normal, reparameterize
+
+LOG_SIGMA_RANGE = (-8.0, 4.0)
+
+
+class GINEncoder(nn.Module):
+    """GIN (Xu et al. 2019): h^{l+1} = BN(ReLU(MLP((1+ε)·h^l_i + Σ_{j∈N(i)} h^l_j))), MLP = Linear–ReLU–Linear.
+
+    Returns the last layer's node features and the list of every layer's node features.
+    """
+
+    def __init__(self, in_dim: int, hidden: int, layers: int = 3):
+        super().__init__()
+        self.convs = nn.ModuleList()
+        self.bns = nn.ModuleList()
+        for i in range(layers):
+            mlp = nn.Sequential(nn.Linear(in_dim if i == 0 else hidden, hidden), nn.ReLU(), nn.Linear(hidden, hidden))
+            self.convs.append(GINConv(mlp))
+            self.bns.append(nn.BatchNorm1d(hidden))
+
+    def forward(self, x: Tensor, edge_index: Tensor) -> tuple[Tensor, list[Tensor]]:
+        xs = []
+        for conv, bn in zip(self.convs, self.bns):
+            x = bn(F.relu(conv(x, edge_index)))
+            xs.append(x)
+        return x, xs
+
+
+class Accumulation(nn.Module):
+    """The accumulation step (paper Sec. 4.1; official code's Summary_Maker, slot attention with one slot).
+
+    Per graph one slot s ~ μ_s + exp(log σ_s)·ε (μ_s at evaluation). With k, v = W_k·LN(h), W_v·LN(h) and
+    q = W_q·LN(s), each node gets an element-wise threshold w_i = σ(MLP([k_i, q_{g(i)}])) and a hard mask
+
+        m_i = 1[σ(k_i) ≥ w_i]            (straight-through gradient from σ((σ(k_i) − w_i)/τ))
+
+    that splits its value into a common part m_i⊙v_i and a local part (1 − m_i)⊙v_i (the two sum to v_i).
+    The common parts of graph g, summed, update its slot: s ← GRU(Σ_{i∈g} m_i⊙v_i, s); s ← s + MLP(LN(s)).
+    After ``iters`` rounds the slot is the graph-wise common factor evidence.
+    """
+
+    def __init__(self, dim: int, iters: int = 2, tau: float = 0.1):
+        super().__init__()
+        self.iters, self.tau = iters, tau
+        self.slot_mu = nn.Parameter(torch.randn(1, dim) * dim**-0.5)
+        self.slot_log_sigma = nn.Parameter(torch.zeros(1, dim))
+        self.norm_in, self.norm_slot, self.norm_mlp = nn.LayerNorm(dim), nn.LayerNorm(dim), nn.LayerNorm(dim)
+        self.to_q, self.to_k, self.to_v = (nn.Linear(dim, dim, bias=False) for _ in range(3))
+        self.threshold = nn.Sequential(nn.Linear(2 * dim, dim), nn.ReLU(), nn.Linear(dim, dim))
+        self.gru = nn.GRUCell(dim, dim)
+        self.mlp = nn.Sequential(nn.Linear(dim, dim), nn.ReLU(), nn.Linear(dim, dim))
+
+    def mask(self, k: Tensor, q_nodes: Tensor) -> Tensor:
+        """Hard 0/1 mask m = 1[σ(k) ≥ σ(MLP([k, q]))] with a straight-through sigmoid gradient."""
+        gate, w = torch.sigmoid(k), torch.sigmoid(self.threshold(torch.cat([k, q_nodes], -1)))
+        soft = torch.sigmoid((gate - w) / self.tau)
+        hard = (gate >= w).to(k.dtype)
+        return hard + soft - soft.detach()
+
+    def forward(self, h: Tensor, batch: Tensor, num_graphs: int) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """Return (slot [B, D], common node parts [N, D], local node parts [N, D], mask [N, D])."""
+        h = self.norm_in(h)
+        k, v = self.to_k(h), self.to_v(h)
+        slot = self.slot_mu.expand(num_graphs, -1)
+        if self.training:
+            slot = slot + torch.exp(self.slot_log_sigma) * torch.randn_like(slot)
+        m = torch.zeros_like(v)
+        for _ in range(self.iters):
+            q = self.to_q(self.norm_slot(slot))
+            m = self.mask(k, q[batch])
+            pooled = global_add_pool(m * v, batch, size=num_graphs)
+            slot = self.gru(pooled, slot)
+            slot = slot + self.mlp(self.norm_mlp(slot))
+        return slot, m * v, (1 - m) * v, m
+
+
+class GaussianHead(nn.Module):
+    """q(z | h) = N(μ(h), diag σ(h)²) with μ = W_μ h and log σ = clamp(W_σ h) (see losses.py for why log σ)."""
+
+    def __init__(self, dim: int, latent: int):
+        super().__init__()
+        self.mu = nn.Linear(dim, latent)
+        self.log_sigma = nn.Linear(dim, latent)
+
+    def forward(self, h: Tensor) -> tuple[Tensor, Tensor]:
+        return self.mu(h), self.log_sigma(h).clamp(*LOG_SIGMA_RANGE)
+
+
+class GatedFusion(nn.Module):
+    """Gated tanh unit (official FCNet): y = tanh(W₁x) ⊙ σ(W₂x), x = [z_common of the node's graph, z_local]."""
+
+    def __init__(self, in_dim: int, out_dim: int):
+        super().__init__()
+        self.lin = weight_norm(nn.Linear(in_dim, out_dim), dim=None)
+        self.gate = weight_norm(nn.Linear(in_dim, out_dim), dim=None)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return torch.tanh(self.lin(x)) * torch.sigmoid(self.gate(x))
+
+
+class DeepGCFX(nn.Module):
+    """deepGCFX: GIN encoder, accumulation, Gaussian posteriors, gated fusion, edge (+ optional feature) decoders.
+
+    ``embed`` gives the graph-level views used downstream: ``common`` (μ of the graph-wise common latent),
+    ``local`` (mean over nodes of the local latents' μ) and ``both`` (their concatenation); for node-level
+    tasks ``node_embed`` gives ``both`` = [μ_common of the node's graph, μ_local of the node], its gated
+    fusion ``fused`` and ``local`` alone.
+    """
+
+    def __init__(self, in_dim: int, hidden: int = 128, latent: int | None = None, layers: int = 3, iters: int = 2,
+                 graph_kl_weight: float = 0.1, feat_weight: float = 0.0):
+        super().__init__()
+        latent = latent or hidden
+        self.encoder = GINEncoder(in_dim, hidden, layers)
+        self.accumulate = Accumulation(hidden, iters)
+        self.node_head = GaussianHead(hidden, latent)    # shared by local and common node parts
+        self.graph_head = GaussianHead(hidden, latent)
+        self.fusion = GatedFusion(2 * latent, latent)
+        self.feat_decoder = nn.Linear(latent, in_dim) if feat_weight > 0 else None
+        self.graph_kl_weight, self.feat_weight = graph_kl_weight, feat_weight
+
+    def forward(self, x: Tensor, edge_index: Tensor, batch: Tensor, num_graphs: int) -> dict[str, Tensor]:
+        h, _ = self.encoder(x, edge_index)
+        slot, common, local, mask = self.accumulate(h, batch, num_graphs)
+        mu_l, ls_l = self.node_head(local)
+        mu_c, ls_c = self.node_head(common)
+        mu_g, ls_g = self.graph_head(slot)
+        return {"mu_local": mu_l, "ls_local": ls_l, "mu_cnode": mu_c, "ls_cnode": ls_c,
+                "mu_graph": mu_g, "ls_graph": ls_g, "mask": mask}
+
+    def training_loss(self, data) -> dict[str, Tensor]:
+        out = self(data.x, data.edge_index, data.batch, data.num_graphs)
+        z_local = reparameterize(out["mu_local"], out["ls_local"], self.training)
+        z_cnode = reparameterize(out["mu_cnode"], out["ls_cnode"], self.training)
+        z_graph = reparameterize(out["mu_graph"], out["ls_graph"], self.training)
+        fused = self.fusion(torch.cat([z_graph[data.batch], z_local], -1))
+        feat = None
+        if self.feat_decoder is not None:
+            feat = F.mse_loss(self.feat_decoder(fused), data.x)
+        return deepgcfx_loss(
+            node_kl=kl_std_normal(out["mu_local"], out["ls_local"]),
+            graph_kl=kl_std_normal(out["mu_graph"], out["ls_graph"]),
+            recon_fused=edge_recon_loss(fused, data.edge_index),
+            recon_common=edge_recon_loss(z_cnode, data.edge_index),
+            graph_kl_weight=self.graph_kl_weight, feat_recon=feat, feat_weight=self.feat_weight)
+
+    @torch.no_grad()
+    def embed(self, data) -> dict[str, Tensor]:
+        out = self(data.x, data.edge_index, data.batch, data.num_graphs)
+        common = out["mu_graph"]
+        local = global_mean_pool(out["mu_local"], data.batch, size=data.num_graphs)
+        return {"common": common, "local": local, "both": torch.cat([common, local], -1)}
+
+    @torch.no_grad()
+    def node_embed(self, data) -> dict[str, Tensor]:
+        batch = data.batch if getattr(data, "batch", None) is not None else data.x.new_zeros(data.num_nodes).long()
+        num_graphs = int(batch.max()) + 1
+        out = self(data.x, data.edge_index, batch, num_graphs)
+        both = torch.cat([out["mu_graph"][batch], out["mu_local"]], -1)
+        return {"local": out["mu_local"], "both": both, "fused": self.fusion(both)}
