@@ -1,0 +1,325 @@
+"""The ``lskd`` command: reproduce, grid, train-teacher, train-student, diffusion, data list|check, --version."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from lskd import __version__
+from reprokit import (
+    UsageError,
+    add_run_args,
+    apply_overrides,
+    atomic_write_json,
+    atomic_write_text,
+    finish_run,
+    load_preset,
+    run_main,
+    start_run,
+)
+from reprokit.cli import data_dir_from
+
+# Default (similar, similar, dissimilar) classes of the projection, per dataset.
+DIFFUSION_CLASSES = {"fashion-mnist": [0, 6, 7],  # T-shirt/top, Shirt | Sneaker
+                     "mnist": [4, 9, 0],  # 4, 9 | 0
+                     "cifar10": [3, 5, 9],  # cat, dog | truck
+                     "cifar100": [11, 35, 69],  # boy, girl | rocket
+                     "imagenet": [207, 208, 817],  # golden retriever, Labrador retriever | sports car
+                     "cub200": [58, 59, 100]}  # two gulls | a distant species
+
+
+# ------------------------------------------------------------------------------------------ helpers
+def _precheck(args: argparse.Namespace) -> None:
+    """Refuse bad names/overrides/missing data before a run directory is created (nothing left behind)."""
+    from lskd.data import dataset_info, resolve_root
+    from lskd.models import MODELS
+
+    if args.resume is not None:
+        return
+    cfg = apply_overrides(load_preset("lskd", args.preset), args.overrides)
+    name = args.dataset or cfg.get("dataset")
+    dataset_info(name)
+    for part in ("teacher", "student"):
+        model = cfg.get(part, {}).get("model")
+        if model not in MODELS:
+            raise UsageError(f"unknown model {model!r} ({part}.model); choose one of: {', '.join(MODELS)}")
+    for flag in ("model",):
+        if getattr(args, flag, None) is not None and args.model not in MODELS:
+            raise UsageError(f"unknown model {args.model!r}; choose one of: {', '.join(MODELS)}")
+    resolve_root(name, data_dir_from(args))
+    for flag in ("teacher", "students"):
+        paths = getattr(args, flag, None)
+        for p in ([paths] if isinstance(paths, (str, Path)) else (paths or [])):
+            if not Path(p).is_file():
+                raise UsageError(f"--{flag}: no such checkpoint file {p}")
+    if getattr(args, "teacher", None) is not None and name not in ("imagenet", "cub200"):
+        _check_checkpoint_fits(Path(args.teacher), name)
+
+
+def _check_checkpoint_fits(path: Path, name: str) -> None:
+    """A teacher trained on other classes/channels than the dataset's is refused before any work."""
+    from lskd.data import dataset_info
+    from reprokit import load_checkpoint
+
+    rec, info = load_checkpoint(path), dataset_info(name)
+    if not isinstance(rec, dict) or "num_classes" not in rec:
+        raise UsageError(f"{path} is not an lskd model checkpoint (no 'num_classes')")
+    if rec["num_classes"] != info.num_classes or rec.get("in_channels") != info.in_channels:
+        raise UsageError(f"{path}: the checkpoint's model has {rec['num_classes']} classes and "
+                         f"{rec.get('in_channels')} input channels, but dataset {name!r} has {info.num_classes} "
+                         f"classes and {info.in_channels} channels; train a teacher on this dataset first")
+
+
+def _start(args: argparse.Namespace):
+    _precheck(args)
+    ctx = start_run(args, dist="lskd", module="lskd", version=__version__)
+    from reprokit.device import configure_threads
+
+    configure_threads(ctx.cfg.get("threads"))
+    return ctx
+
+
+def _load_data(ctx):
+    from lskd.data import load_dataset
+
+    d = ctx.cfg["data"]
+    data = load_dataset(ctx.dataset, ctx.data_dir, train_subset=d.get("train_subset"),
+                        test_subset=d.get("test_subset"), augment=bool(d.get("augment", False)),
+                        image_size=int(d.get("image_size", 224)))
+    classes = ctx.cfg["diffusion"]["classes"]
+    if classes in (None, "auto"):
+        ctx.cfg["diffusion"]["classes"] = DIFFUSION_CLASSES.get(data.name, [0, 1, 2])
+    return data
+
+
+def _log_fn(ctx):
+    return ctx.run.log_metrics
+
+
+def _setting(cfg: dict[str, Any], data) -> str:
+    g, t, s = cfg["grid"], cfg["teacher"], cfg["student"]
+    return (f"{data.name} (train {len(data.train)}, test {len(data.test)}), teacher {t['model']} "
+            f"{t['epochs']} ep → student {s['model']} {s['epochs']} ep, {s.get('kd', 'pure')} KD, "
+            f"α ∈ {g['alphas']}, T ∈ {g['temperatures']}, {g['n_seeds']} seed(s)")
+
+
+# ---------------------------------------------------------------------------------------- commands
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    from lskd import experiments as ex
+
+    ctx = _start(args)
+    data = _load_data(ctx)
+    res = ex.run_grid(ctx.cfg, data, ctx.run.checkpoints, ctx.device, ctx.seed, ctx.quiet, _log_fn(ctx))
+    claims, metrics = ex.grid_claims(res, float(ctx.cfg["claims"]["tie_tolerance"]))
+    figures = ex.draw_figures(res, ctx.run.figures, data.class_names) if _main_rank() else []
+    names = [data.class_names[c] if c < len(data.class_names) else str(c) for c in res["classes"]]
+    sections = [
+        ("Student top-1 over the α × T grid (this run)", ex.accuracy_table_md(res)),
+        ("The paper's ImageNet / CUB rows beside ours", ex.paper_table_md(res)
+         + "\n\nThe paper's numbers are ResNet-50 → ResNet-18 on full ImageNet / CUB-200; ours are the "
+           "setting above. The comparison is of the pattern (drop with T, best cell), not the values."),
+        ("Diffusion and erasure indices", ex.diffusion_table_md(res, names)),
+    ]
+    finish_run(ctx, dataset=data.name, data_note=data.note + (" (offline KD: cached teacher logits)"
+                                                                if res["offline_kd"] else " (online KD)"),
+               metrics=metrics, claims=claims, title="Revisiting Label Smoothing and Knowledge Distillation "
+               "Compatibility (ICML 2022)", setting=_setting(ctx.cfg, data), figures=figures, sections=sections)
+    return 0
+
+
+def cmd_grid(args: argparse.Namespace) -> int:
+    from lskd import experiments as ex
+
+    ctx = _start(args)
+    data = _load_data(ctx)
+    res = ex.run_grid(ctx.cfg, data, ctx.run.checkpoints, ctx.device, ctx.seed, ctx.quiet, _log_fn(ctx))
+    if _main_rank():
+        ex.draw_figures(res, ctx.run.figures, data.class_names)
+        table = ex.accuracy_table_md(res)
+        atomic_write_text(ctx.run.path / "grid.md", f"# α × T grid: student top-1\n\n{_setting(ctx.cfg, data)}\n\n"
+                          f"{table}\n")
+        atomic_write_json(ctx.run.path / "grid.json", {"setting": _setting(ctx.cfg, data), **_jsonable(res)})
+        print(table)
+    return 0
+
+
+def cmd_train_teacher(args: argparse.Namespace) -> int:
+    from lskd import experiments as ex
+
+    ctx = _start(args)
+    if args.model:
+        ctx.cfg["teacher"]["model"] = args.model
+    data = _load_data(ctx)
+    cfg = {**ctx.cfg, "_classes": ex.check_classes(ctx.cfg["diffusion"]["classes"], data.num_classes)}
+    alpha = float(args.alpha)
+    _, rec = ex.train_teacher_cell(cfg, data, alpha, ctx.seed, ctx.run.checkpoints, ctx.device, ctx.quiet,
+                                   _log_fn(ctx))
+    path = ctx.run.checkpoints / f"{ex.cell_name('teacher', alpha, ctx.seed)}.pt"
+    return _write_result(ctx, {"teacher": str(path), "alpha": alpha, "model": rec["model"], "acc": rec["acc"],
+                               "diffusion": rec["diffusion"], "spread": rec["spread"]})
+
+
+def cmd_train_student(args: argparse.Namespace) -> int:
+    from lskd import experiments as ex
+    from lskd.train import compute_logits
+
+    ctx = _start(args)
+    scfg = ctx.cfg["student"]
+    if args.model:
+        scfg["model"] = args.model
+    if args.kd:
+        scfg["kd"] = args.kd
+    if args.kd_weight is not None:
+        scfg["kd_weight"] = args.kd_weight
+    data = _load_data(ctx)
+    teacher_path = Path(args.teacher)
+    teacher, trec = ex.load_model_checkpoint(teacher_path, data, "teacher")
+    cfg = {**ctx.cfg, "_classes": ex.check_classes(ctx.cfg["diffusion"]["classes"], data.num_classes)}
+    offline = bool(ctx.cfg["grid"].get("offline_kd", True)) and not ctx.cfg["data"].get("augment", False)
+    cached = compute_logits(teacher, data.train, ctx.device) if offline else None
+    T = float(args.temperature)
+    rec = ex.train_student_cell(cfg, data, float(trec.get("alpha", 0.0)), T, ctx.seed, ctx.run.checkpoints,
+                                ctx.device, teacher=None if offline else teacher, cached_logits=cached,
+                                quiet=ctx.quiet, log_fn=_log_fn(ctx))
+    return _write_result(ctx, {"teacher": str(teacher_path), "temperature": T, "kd": scfg.get("kd", "pure"),
+                               "model": rec["model"], "acc": rec["acc"], "diffusion": rec["diffusion"],
+                               "offline_kd": offline})
+
+
+def cmd_diffusion(args: argparse.Namespace) -> int:
+    """Projection figure + diffusion/spread indices for saved teacher/student checkpoints."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from lskd import experiments as ex
+    from lskd.evaluate import pca_2d
+
+    ctx = _start(args)
+    data = _load_data(ctx)
+    if args.classes:
+        try:
+            ctx.cfg["diffusion"]["classes"] = [int(c) for c in args.classes.split(",")]
+        except ValueError as e:
+            raise UsageError(f"--classes expects three comma-separated class ids, got {args.classes!r}") from e
+    classes = ex.check_classes(ctx.cfg["diffusion"]["classes"], data.num_classes)
+    paths = ([args.teacher] if args.teacher else []) + list(args.students or [])
+    if not paths:
+        raise UsageError("give --teacher and/or --student checkpoint files")
+    rows = []
+    fig, axes = plt.subplots(1, len(paths), figsize=(3.8 * len(paths), 3.6), squeeze=False)
+    for ax, p in zip(axes[0], paths):
+        model, rec = ex.load_model_checkpoint(p, data)
+        out = ex.analyse(model, data, classes, ctx.device, int(ctx.cfg["diffusion"]["max_per_class"]))
+        rows.append({"checkpoint": str(p), "kind": rec.get("kind"), "alpha": rec.get("alpha"),
+                     "temperature": rec.get("temperature"), "diffusion": out["diffusion"], "spread": out["spread"]})
+        xy = pca_2d(out["proj"].astype("float64"))
+        for c in classes:
+            m = out["proj_labels"] == c
+            ax.scatter(xy[m, 0], xy[m, 1], s=5, alpha=0.6,
+                       label=data.class_names[c] if c < len(data.class_names) else str(c))
+        ax.set_title(f"{Path(p).stem}: D={out['diffusion']:.2f}", fontsize=9)
+    axes[0, 0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(ctx.run.figures / "projection.png", dpi=110)
+    plt.close(fig)
+    for r in rows:
+        print(f"{r['checkpoint']}: diffusion {r['diffusion']:.4f}, relative spread {r['spread']:.4f}")
+    return _write_result(ctx, {"classes": classes, "rows": rows, "figure": "figures/projection.png"})
+
+
+def cmd_data(args: argparse.Namespace) -> int:
+    from lskd.data import describe_datasets, load_dataset
+
+    data_dir = data_dir_from(args)
+    if args.data_cmd == "list":
+        rows = describe_datasets(data_dir)
+        print(f"{'name':14} {'format':36} {'classes':>7}  present  where")
+        for r in rows:
+            print(f"{r['name']:14} {r['format']:36} {r['classes']:>7}  {'yes' if r['present'] else 'no':7}  "
+                  f"{r['where']}")
+        return 0
+    name = args.dataset or "fashion-mnist"
+    data = load_dataset(name, data_dir)
+    x, _, _ = data.train[0]
+    print(f"ok: {data.note}; {data.num_classes} classes, input {tuple(x.shape)}")
+    return 0
+
+
+# ------------------------------------------------------------------------------------------ parser
+def _main_rank() -> bool:
+    from reprokit.distributed import is_main_process
+
+    return is_main_process()
+
+
+def _jsonable(res: dict[str, Any]) -> dict[str, Any]:
+    def clean(r: dict) -> dict:
+        return {k: v for k, v in r.items() if k not in ("proj", "proj_labels")}
+
+    return {**res, "teachers": [clean(r) for r in res["teachers"]], "students": [clean(r) for r in res["students"]]}
+
+
+def _write_result(ctx, result: dict[str, Any]) -> int:
+    """train-*/diffusion write result.json (reprokit's summary.json needs claims, which these commands lack)."""
+    if _main_rank():
+        atomic_write_json(ctx.run.path / "result.json", {"package": "lskd", "version": __version__,
+                                                        "runtime_s": round(ctx.runtime_s, 2), **result})
+        ctx.run.log_metrics({"event": "session_end", "runtime_s": ctx.runtime_s})
+        print(f"result: {ctx.run.path / 'result.json'}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="lskd", description="Label smoothing × knowledge distillation (ICML 2022): "
+                                "LS teachers, KD students over an α × T grid, systematic diffusion.")
+    p.add_argument("--version", action="version", version=f"lskd {__version__}")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    add_run_args(sub.add_parser("reproduce", help="the α × T grid, diffusion indices, claims and report"))
+    add_run_args(sub.add_parser("grid", help="train the α × T grid (teachers once, reused) and tabulate accuracy"))
+    t = add_run_args(sub.add_parser("train-teacher", help="train one teacher with label smoothing α"))
+    t.add_argument("--alpha", type=float, default=0.1, help="label smoothing factor (0 = plain CE; default 0.1)")
+    t.add_argument("--model", default=None, help="teacher model (default: the preset's)")
+    s = add_run_args(sub.add_parser("train-student", help="distil a student from a teacher checkpoint"))
+    s.add_argument("--teacher", required=True, type=Path, help="teacher checkpoint (from train-teacher or grid)")
+    s.add_argument("--temperature", "-T", type=float, default=1.0, help="KD temperature (default 1)")
+    s.add_argument("--kd", choices=["pure", "mixture"], default=None, help="pure T²·KL (paper) or CE + KD")
+    s.add_argument("--kd-weight", type=float, default=None, help="λ of the CE + KD mixture")
+    s.add_argument("--model", default=None, help="student model (default: the preset's)")
+    d = add_run_args(sub.add_parser("diffusion", help="projection figure and diffusion index of checkpoints"))
+    d.add_argument("--teacher", type=Path, default=None, help="teacher checkpoint")
+    d.add_argument("--student", dest="students", type=Path, action="append", default=[],
+                   help="student checkpoint (repeatable)")
+    d.add_argument("--classes", default=None, help="three class ids 'a,b,c' (a, b similar; c not)")
+    data = sub.add_parser("data", help="datasets: list | check")
+    dsub = data.add_subparsers(dest="data_cmd", required=True)
+    dl = dsub.add_parser("list", help="supported datasets, their on-disk format and whether present")
+    dl.add_argument("--data-dir", type=Path, default=None)
+    dc = dsub.add_parser("check", help="load a dataset and report what was found")
+    dc.add_argument("--dataset", default=None, help="dataset name (default fashion-mnist)")
+    dc.add_argument("--data-dir", type=Path, default=None)
+    return p
+
+
+COMMANDS = {"reproduce": cmd_reproduce, "grid": cmd_grid, "train-teacher": cmd_train_teacher,
+            "train-student": cmd_train_student, "diffusion": cmd_diffusion, "data": cmd_data}
+
+
+def _main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if getattr(args, "teacher", None) is not None and not Path(args.teacher).is_file():
+        raise UsageError(f"--teacher: no such checkpoint file {args.teacher}")
+    os.environ.setdefault("KMP_WARNINGS", "0")
+    return COMMANDS[args.cmd](args)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run_main(_main, argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

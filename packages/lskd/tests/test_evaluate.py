@@ -1,0 +1,85 @@
+"""Projection basis, diffusion index and spread on constructed point clouds with known geometry."""
+
+import numpy as np
+import pytest
+import torch
+
+from lskd.evaluate import accuracy, diffusion_index, pca_2d, project, projection_basis, relative_spread
+
+
+def test_projection_basis_is_orthonormal_and_spans_the_rows():
+    rng = np.random.default_rng(0)
+    w, b = rng.normal(size=(10, 32)), rng.normal(size=10)
+    q = projection_basis(w, b, [0, 6, 7])
+    assert q.shape == (33, 3)
+    np.testing.assert_allclose(q.T @ q, np.eye(3), atol=1e-10)
+    rows = np.concatenate([w[[0, 6, 7]], b[[0, 6, 7], None]], axis=1)
+    np.testing.assert_allclose(q @ (q.T @ rows.T), rows.T, atol=1e-10)  # rows lie in span(Q)
+    # the first basis vector is the normalised first row (Gram–Schmidt order, sign fixed)
+    np.testing.assert_allclose(q[:, 0], rows[0] / np.linalg.norm(rows[0]), atol=1e-10)
+
+
+def test_project_appends_a_one():
+    basis = np.zeros((3, 2))
+    basis[2, 0] = 1.0  # picks the appended 1
+    basis[0, 1] = 1.0  # picks feature 0
+    out = project(np.array([[5.0, 7.0], [2.0, 1.0]]), basis)
+    np.testing.assert_allclose(out, [[1.0, 5.0], [1.0, 2.0]])
+
+
+def clouds(sigma_axis: float, sigma_orth: float, d: float, n: int = 20000, seed: int = 0):
+    """Two clusters at (0,0,0) and (d,0,0), std sigma_axis along x, sigma_orth in y/z."""
+    rng = np.random.default_rng(seed)
+    pts, labels = [], []
+    for k, cx in ((0, 0.0), (1, d)):
+        p = rng.normal(size=(n, 3)) * [sigma_axis, sigma_orth, sigma_orth] + [cx, 0, 0]
+        pts.append(p)
+        labels.append(np.full(n, k))
+    return np.concatenate(pts), np.concatenate(labels)
+
+
+@pytest.mark.parametrize(("sigma", "d"), [(0.5, 4.0), (1.0, 2.0), (2.0, 10.0)])
+def test_diffusion_index_recovers_known_spread(sigma, d):
+    pts, y = clouds(sigma, 2.0, d)
+    assert diffusion_index(pts, y, 0, 1) == pytest.approx(sigma / d, rel=0.05)
+
+
+def test_diffusion_index_ignores_orthogonal_spread_and_scale():
+    a = diffusion_index(*clouds(1.0, 0.1, 4.0), 0, 1)
+    b = diffusion_index(*clouds(1.0, 3.0, 4.0), 0, 1)
+    assert a == pytest.approx(b, rel=0.05)
+    pts, y = clouds(1.0, 1.0, 4.0)
+    assert diffusion_index(pts * 37.0 + 3.0, y, 0, 1) == pytest.approx(diffusion_index(pts, y, 0, 1), rel=1e-9)
+    assert diffusion_index(*clouds(2.0, 1.0, 4.0), 0, 1) > diffusion_index(*clouds(1.0, 1.0, 4.0), 0, 1)
+
+
+def test_relative_spread_equilateral_triangle():
+    rng = np.random.default_rng(1)
+    d, sigma, n = 6.0, 0.7, 5000
+    centres = np.array([[0, 0], [d, 0], [d / 2, d * np.sqrt(3) / 2]])
+    pts = np.concatenate([c + rng.normal(size=(n, 2)) * sigma for c in centres])
+    y = np.repeat([0, 1, 2], n)
+    # rms radius of an isotropic 2-D Gaussian is sigma·√2; every centroid distance is d
+    assert relative_spread(pts, y) == pytest.approx(sigma * np.sqrt(2) / d, rel=0.03)
+
+
+def test_pca_2d_keeps_the_plane():
+    rng = np.random.default_rng(2)
+    plane = rng.normal(size=(200, 2)) * [3.0, 1.0]
+    pts = np.concatenate([plane, np.zeros((200, 1))], axis=1)
+    xy = pca_2d(pts)
+    assert xy.shape == (200, 2)
+    # a rotation of the centred plane: total variance kept, first component the direction of largest variance
+    assert np.var(xy, axis=0).sum() == pytest.approx(np.var(plane, axis=0).sum(), rel=1e-10)
+    cov = np.cov(plane.T, bias=True)
+    assert np.var(xy[:, 0]) == pytest.approx(np.linalg.eigvalsh(cov).max(), rel=1e-10)
+
+
+class Const(torch.nn.Module):
+    def forward(self, x):
+        return torch.tensor([[0.0, 1.0, 0.0]]).repeat(len(x), 1)
+
+
+def test_accuracy_against_counting():
+    ds = [(torch.zeros(2), int(k), i) for i, k in enumerate([1, 1, 0, 2, 1])]
+    assert accuracy(Const(), ds, torch.device("cpu")) == pytest.approx(60.0)

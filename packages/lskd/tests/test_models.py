@@ -1,0 +1,34 @@
+"""Every network exposes features() and fc with matching sizes; unknown names list the valid ones."""
+
+import pytest
+import torch
+
+from lskd.models import MODELS, build_model
+from reprokit import UsageError
+
+
+@pytest.mark.parametrize(("name", "channels", "size"), [("cnn-small", 1, 28), ("cnn", 1, 28), ("cnn-large", 3, 32),
+                                                        ("resnet20", 3, 32), ("resnet56", 1, 28),
+                                                        ("resnet18-cifar", 3, 32), ("resnet18", 1, 64),
+                                                        ("resnet50", 3, 64), ("mobilenetv2", 3, 64)])
+def test_models_forward_and_features(name, channels, size):
+    torch.manual_seed(0)
+    model = build_model(name, 7, channels).eval()
+    x = torch.randn(2, channels, size, size)
+    with torch.no_grad():
+        logits, feats = model(x), model.features(x)
+    assert logits.shape == (2, 7)
+    assert feats.shape == (2, model.fc.in_features)
+    torch.testing.assert_close(model.fc(feats), logits)  # eval: logits = fc(features)
+
+
+def test_cifar_resnet_depths():
+    n20 = sum(p.numel() for p in build_model("resnet20", 10, 3).parameters())
+    n56 = sum(p.numel() for p in build_model("resnet56", 10, 3).parameters())
+    assert 0.26e6 < n20 < 0.30e6 and 0.84e6 < n56 < 0.90e6  # ≈ 0.27M and 0.85M (He et al. 2016)
+
+
+def test_unknown_model_lists_valid_names():
+    with pytest.raises(UsageError) as e:
+        build_model("vgg16", 10)
+    assert all(n in str(e.value) for n in MODELS)
