@@ -9,10 +9,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from deepgcfx import __version__
 from reprokit import Claim, UsageError, add_run_args, finish_run, run_main, start_run, verdict_from_test
 from reprokit.cli import data_dir_from
-
-from deepgcfx import __version__
 
 log = logging.getLogger("deepgcfx")
 
@@ -165,11 +164,10 @@ def train(args: argparse.Namespace) -> int:
     """Train one model on a dataset; save ``model.pt`` (weights + what is needed to rebuild it) in the run dir."""
     import torch
 
-    from reprokit import save_checkpoint
-
     from deepgcfx.data import load_dataset, subsample
     from deepgcfx.experiments import train_unit
     from deepgcfx.train import METHODS
+    from reprokit import save_checkpoint
 
     if args.method not in METHODS:
         raise UsageError(f"unknown --method {args.method!r}; choose one of {', '.join(METHODS)}")
@@ -188,9 +186,8 @@ def train(args: argparse.Namespace) -> int:
 
 
 def _load_model(path: Path):
-    from reprokit import load_checkpoint
-
     from deepgcfx.train import build_model
+    from reprokit import load_checkpoint
 
     path = Path(path)
     if path.is_dir():
@@ -207,10 +204,9 @@ def embed_cmd(args: argparse.Namespace) -> int:
     """Embed a dataset with a trained model; write an .npz with one array per view and the labels."""
     import numpy as np
 
-    from reprokit import atomic_write_bytes
-
     from deepgcfx.data import load_dataset
     from deepgcfx.train import embed
+    from reprokit import atomic_write_bytes
 
     out = Path(args.output)
     if out.exists():

@@ -376,8 +376,8 @@ def list_datasets(data_dir: Path | str | None) -> list[dict[str, str]]:
              "present": str(all(p.is_file() for p in solubility_files()))},
             {"name": "synthetic", "format": "generated (known global factor)", "present": "True"},
             {"name": "molecules", "format": "DIR/*.sdf (label property <label>) or DIR/*.csv (smiles,label)",
-             "present": str(bool(data_dir) and any(Path(data_dir).glob("*.sdf")) or
-                            bool(data_dir) and any(Path(data_dir).glob("*.csv")))}]
+             "present": str((bool(data_dir) and any(Path(data_dir).glob("*.sdf"))) or
+                            (bool(data_dir) and any(Path(data_dir).glob("*.csv"))))}]
     for name in TU_KNOWN:
         present = bool(data_dir) and (tu_dir(data_dir, name) / f"{name}_A.txt").is_file()
         rows.append({"name": name, "format": f"TU: DIR/{name}/{name}_A.txt, _graph_indicator, _graph_labels, ...",
@@ -408,7 +408,7 @@ def load_dataset(name: str, data_dir: Path | str | None = None, seed: int = 0,
     if name in NODE_LEVEL:
         raise UsageError(f"{name} is a node-level graph; graph-level commands need a graph dataset "
                          f"(solubility, synthetic, a TU name)")
-    if data_dir is not None and (tu_dir(data_dir, name) / f"{name}_A.txt").is_file() or name in TU_KNOWN:
+    if (data_dir is not None and (tu_dir(data_dir, name) / f"{name}_A.txt").is_file()) or name in TU_KNOWN:
         return load_tu(data_dir, name)
     known = ["solubility", "synthetic", "molecules", *TU_KNOWN]
     raise UsageError(f"unknown dataset {name!r}; choose one of {', '.join(known)} "

@@ -22,12 +22,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from reprokit import RunDir, atomic_write_json
-
 from deepgcfx.baselines import wl_features
 from deepgcfx.data import GraphSet, load_node_graph, make_synthetic
 from deepgcfx.evaluate import mean_std, node_probe, svm_cv
 from deepgcfx.train import build_model, embed, fit
+from reprokit import RunDir, atomic_write_json
 
 log = logging.getLogger("deepgcfx")
 

@@ -60,14 +60,17 @@ def edge_recon_loss(z: Tensor, edge_index: Tensor, neg_edge_index: Tensor | None
 def deepgcfx_loss(node_kl: Tensor, graph_kl: Tensor, recon_fused: Tensor, recon_common: Tensor,
                   graph_kl_weight: float = 0.1, feat_recon: Tensor | None = None,
                   feat_weight: float = 0.0) -> dict[str, Tensor]:
-    """deepGCFX's objective (paper Eq. 8; official code's weights):
+    """deepGCFX's objective (paper Eq. 8, with the official code's normalisation):
 
     L = KL_node/N + 0.1·KL_graph/B + L_edge(fused latents) + L_edge(common node latents) [+ λ·L_feat],
 
-    where ``node_kl`` (N values) and ``graph_kl`` (B values) are per-node/per-graph KLs, so KL/N is their
-    mean. The feature reconstruction term is off (λ = 0) by default, as in the official code.
+    with KL_node = mean_i KL(q(z_i)||p) over the N nodes of the batch and KL_graph = mean_g KL(q(z_g)||p)
+    over its B graphs; ``node_kl`` and ``graph_kl`` hold the per-node / per-graph values. (The official code
+    computes ``(-0.5/n_nodes)·mean(sum(...))``, i.e. the mean divided once more by the batch size, which keeps
+    the KL a light regulariser; we keep that.) The feature term is off (λ = 0) by default, as in that code.
     """
-    parts = {"kl_node": node_kl.mean(), "kl_graph": graph_kl_weight * graph_kl.mean(),
+    n, b = max(node_kl.numel(), 1), max(graph_kl.numel(), 1)
+    parts = {"kl_node": node_kl.mean() / n, "kl_graph": graph_kl_weight * graph_kl.mean() / b,
              "recon_fused": recon_fused, "recon_common": recon_common}
     if feat_recon is not None and feat_weight > 0:
         parts["recon_feat"] = feat_weight * feat_recon

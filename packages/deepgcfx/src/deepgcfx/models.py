@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.parametrizations import weight_norm
-from torch_geometric.nn import GINConv, global_add_pool, global_mean_pool
+from torch_geometric.nn import GINConv, global_add_pool
 
 from deepgcfx.losses import deepgcfx_loss, edge_recon_loss, kl_std_normal, reparameterize
 
@@ -64,7 +64,7 @@ class Accumulation(nn.Module):
         super().__init__()
         self.iters, self.tau = iters, tau
         self.slot_mu = nn.Parameter(torch.randn(1, dim) * dim**-0.5)
-        self.slot_log_sigma = nn.Parameter(torch.zeros(1, dim))
+        self.slot_log_sigma = nn.Parameter(torch.full((1, dim), -2.0))
         self.norm_in, self.norm_slot, self.norm_mlp = nn.LayerNorm(dim), nn.LayerNorm(dim), nn.LayerNorm(dim)
         self.to_q, self.to_k, self.to_v = (nn.Linear(dim, dim, bias=False) for _ in range(3))
         self.threshold = nn.Sequential(nn.Linear(2 * dim, dim), nn.ReLU(), nn.Linear(dim, dim))
@@ -123,9 +123,9 @@ class DeepGCFX(nn.Module):
     """deepGCFX: GIN encoder, accumulation, Gaussian posteriors, gated fusion, edge (+ optional feature) decoders.
 
     ``embed`` gives the graph-level views used downstream: ``common`` (μ of the graph-wise common latent),
-    ``local`` (mean over nodes of the local latents' μ) and ``both`` (their concatenation); for node-level
-    tasks ``node_embed`` gives ``both`` = [μ_common of the node's graph, μ_local of the node], its gated
-    fusion ``fused`` and ``local`` alone.
+    ``local`` (sum over nodes of the local latents' μ, the same readout as GIN/InfoGraph) and ``both``
+    (their concatenation). For node-level tasks ``node_embed`` gives ``both`` = [μ_common of the node's
+    graph, μ_local of the node], its gated fusion ``fused``, and ``local`` alone.
     """
 
     def __init__(self, in_dim: int, hidden: int = 128, latent: int | None = None, layers: int = 3, iters: int = 2,
@@ -169,7 +169,7 @@ class DeepGCFX(nn.Module):
     def embed(self, data) -> dict[str, Tensor]:
         out = self(data.x, data.edge_index, data.batch, data.num_graphs)
         common = out["mu_graph"]
-        local = global_mean_pool(out["mu_local"], data.batch, size=data.num_graphs)
+        local = global_add_pool(out["mu_local"], data.batch, size=data.num_graphs)
         return {"common": common, "local": local, "both": torch.cat([common, local], -1)}
 
     @torch.no_grad()

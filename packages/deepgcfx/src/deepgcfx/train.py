@@ -13,10 +13,9 @@ from torch import nn
 from torch_geometric.data import Data
 from torch_geometric.loader import DataLoader
 
-from reprokit import UsageError, load_checkpoint, progress, save_checkpoint
-
 from deepgcfx.baselines import GraphCL, InfoGraph
 from deepgcfx.models import DeepGCFX
+from reprokit import UsageError, load_checkpoint, progress, save_checkpoint
 
 log = logging.getLogger("deepgcfx")
 
