@@ -1,0 +1,3 @@
+"""meg-familiarity."""
+
+__version__ = "0.1.0"
