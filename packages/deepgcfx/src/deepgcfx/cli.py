@@ -116,9 +116,11 @@ def _sections(bench: dict, synth: dict | None, node: dict | None, view: str, set
 
 
 def reproduce(args: argparse.Namespace) -> int:
-    from deepgcfx.data import load_dataset, subsample
+    from deepgcfx.data import check_dataset_name, load_dataset, subsample
     from deepgcfx.experiments import graph_benchmark, node_level, plot_results, synthetic_check
 
+    if args.dataset is not None and args.resume is None:
+        check_dataset_name(args.dataset, data_dir_from(args))
     ctx = start_run(args, dist="deepgcfx", module="deepgcfx", version=__version__,
                     extra_packages=["torch-geometric", "rdkit", "datamol"])
     _threads()
@@ -164,13 +166,15 @@ def train(args: argparse.Namespace) -> int:
     """Train one model on a dataset; save ``model.pt`` (weights + what is needed to rebuild it) in the run dir."""
     import torch
 
-    from deepgcfx.data import load_dataset, subsample
+    from deepgcfx.data import check_dataset_name, load_dataset, subsample
     from deepgcfx.experiments import train_unit
     from deepgcfx.train import METHODS
     from reprokit import save_checkpoint
 
     if args.method not in METHODS:
         raise UsageError(f"unknown --method {args.method!r}; choose one of {', '.join(METHODS)}")
+    if args.dataset is not None and args.resume is None:
+        check_dataset_name(args.dataset, data_dir_from(args))
     ctx = start_run(args, dist="deepgcfx", module="deepgcfx", version=__version__)
     _threads()
     gs = subsample(load_dataset(ctx.dataset or ctx.cfg["dataset"], ctx.data_dir, seed=ctx.seed),

@@ -405,15 +405,22 @@ def load_dataset(name: str, data_dir: Path | str | None = None, seed: int = 0,
         if csvs:
             return load_smiles_csv(csvs[0], name="molecules")
         raise UsageError(f"no *.sdf or *.csv molecule files in {data_dir}")
+    check_dataset_name(name, data_dir)
+    return load_tu(data_dir, name)
+
+
+def check_dataset_name(name: str, data_dir: Path | str | None = None) -> None:
+    """Refuse a dataset name this package cannot read (before any work or run directory is made)."""
+    if name in ("solubility", "synthetic", "molecules", *TU_KNOWN):
+        return
     if name in NODE_LEVEL:
         raise UsageError(f"{name} is a node-level graph; graph-level commands need a graph dataset "
                          f"(solubility, synthetic, a TU name)")
-    if (data_dir is not None and (tu_dir(data_dir, name) / f"{name}_A.txt").is_file()) or name in TU_KNOWN:
-        return load_tu(data_dir, name)
+    if data_dir is not None and (tu_dir(data_dir, name) / f"{name}_A.txt").is_file():
+        return
     known = ["solubility", "synthetic", "molecules", *TU_KNOWN]
     raise UsageError(f"unknown dataset {name!r}; choose one of {', '.join(known)} "
                      "(or any TU dataset whose files are in --data-dir)")
-
 
 def subsample(gs: GraphSet, n: int, seed: int = 0) -> GraphSet:
     """A stratified random subset of ``n`` graphs (all of them when ``n`` is 0 or ≥ the dataset size)."""

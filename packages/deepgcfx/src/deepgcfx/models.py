@@ -47,6 +47,18 @@ class GINEncoder(nn.Module):
         return x, xs
 
 
+class _StraightThrough(torch.autograd.Function):
+    """Forward: the exact hard 0/1 mask; backward: the gradient of the soft mask (straight-through)."""
+
+    @staticmethod
+    def forward(ctx, hard: Tensor, soft: Tensor) -> Tensor:
+        return hard
+
+    @staticmethod
+    def backward(ctx, grad: Tensor) -> tuple[None, Tensor]:
+        return None, grad
+
+
 class Accumulation(nn.Module):
     """The accumulation step (paper Sec. 4.1; official code's Summary_Maker, slot attention with one slot).
 
@@ -76,7 +88,7 @@ class Accumulation(nn.Module):
         gate, w = torch.sigmoid(k), torch.sigmoid(self.threshold(torch.cat([k, q_nodes], -1)))
         soft = torch.sigmoid((gate - w) / self.tau)
         hard = (gate >= w).to(k.dtype)
-        return hard + soft - soft.detach()
+        return _StraightThrough.apply(hard, soft)
 
     def forward(self, h: Tensor, batch: Tensor, num_graphs: int) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         """Return (slot [B, D], common node parts [N, D], local node parts [N, D], mask [N, D])."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import random
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -42,7 +43,8 @@ def fit(model: nn.Module, graphs: list[Data], *, epochs: int, batch_size: int = 
         desc: str = "train", on_epoch: Callable[[dict], None] | None = None) -> list[float]:
     """Adam on ``model.training_loss`` over shuffled mini-batches; returns the mean loss of each epoch.
 
-    With ``checkpoint`` the model, optimiser, RNG states and history are saved atomically after every
+    Seeds torch and Python's ``random`` (PyG's negative sampling uses it). With ``checkpoint`` the model,
+    optimiser, RNG states and history are saved atomically after every
     epoch, and an existing checkpoint is continued from where it stopped (same numbers as an
     uninterrupted run).
     """
@@ -58,10 +60,12 @@ def fit(model: nn.Module, graphs: list[Data], *, epochs: int, batch_size: int = 
         opt.load_state_dict(state["opt"])
         gen.set_state(state["gen"])
         torch.set_rng_state(state["rng"])
+        random.setstate(state["py_rng"])
         history, start = state["history"], state["epoch"]
         log.info("%s: resumed at epoch %d from %s", desc, start, checkpoint)
     else:
         torch.manual_seed(seed)
+        random.seed(seed)  # PyG's negative_sampling draws with Python's random module
     loader = DataLoader(graphs, batch_size=batch_size, shuffle=True, generator=gen)
     bar = progress(range(start, epochs), quiet=quiet, desc=desc, initial=start, total=epochs)
     for epoch in bar:
@@ -83,7 +87,8 @@ def fit(model: nn.Module, graphs: list[Data], *, epochs: int, batch_size: int = 
             on_epoch({"epoch": epoch + 1, "loss": history[-1], "epoch_s": time.perf_counter() - t0})
         if checkpoint is not None:
             save_checkpoint(checkpoint, {"model": model.state_dict(), "opt": opt.state_dict(), "gen": gen.get_state(),
-                                         "rng": torch.get_rng_state(), "history": history, "epoch": epoch + 1})
+                                         "rng": torch.get_rng_state(), "py_rng": random.getstate(),
+                                         "history": history, "epoch": epoch + 1})
     return history
 
 

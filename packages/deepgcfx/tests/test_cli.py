@@ -1,0 +1,111 @@
+"""The command line end to end on the smoke preset (in-process), determinism, resume, bad input."""
+
+import json
+
+import numpy as np
+import pytest
+
+from deepgcfx import experiments
+from deepgcfx.cli import main
+from reprokit.report import VERDICTS, validate_summary
+
+FAST = ["--set", "synthetic.n_graphs=45", "--set", "max_graphs=90"]
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("smoke") / "run"
+    assert main(["reproduce", "--preset", "smoke", "--out", str(out), "--quiet", *FAST]) == 0
+    return out
+
+
+def _summary(path):
+    return json.loads((path / "summary.json").read_text())
+
+
+def test_reproduce_smoke_writes_report(smoke_run):
+    s = _summary(smoke_run)
+    validate_summary(s)
+    assert s["package"] == "deepgcfx" and s["preset"] == "smoke" and s["dataset"] == "solubility"
+    assert [c["id"] for c in s["claims"]] == ["C1", "C2"]
+    for c in s["claims"]:
+        assert c["verdict"] in VERDICTS and c["evidence"]
+    m = s["metrics"]
+    for k in ("acc/deepgcfx:both", "acc/deepgcfx:common", "acc/deepgcfx:local", "acc/infograph", "acc/graphcl",
+              "acc/wl", "synthetic_acc/common", "node_acc/karate/both"):
+        assert 0.0 <= m[k] <= 1.0, k
+    # the verdicts follow from the numbers of the run
+    c1 = s["claims"][0]
+    best = max(m["acc/infograph"], m["acc/graphcl"])
+    assert (c1["verdict"] == "reproduced") == (m["acc/deepgcfx:both"] > best)
+    for f in ("svm_accuracy.png", "ablation_common_local.png", "training_loss.png"):
+        assert (smoke_run / "figures" / f).stat().st_size > 1000
+    report = (smoke_run / "report.md").read_text()
+    assert "InfoGraph" in report and "86.80" in report and "Synthetic known-global-factor" in report
+
+
+def test_same_seed_same_numbers(smoke_run, tmp_path):
+    out = tmp_path / "again"
+    assert main(["reproduce", "--preset", "smoke", "--out", str(out), "--quiet", *FAST]) == 0
+    assert _summary(out)["metrics"] == _summary(smoke_run)["metrics"]
+
+
+def test_resume_after_crash_gives_the_same_numbers(smoke_run, tmp_path, monkeypatch):
+    out = tmp_path / "crash"
+
+    def boom(*a, **k):
+        raise RuntimeError("simulated kill")
+
+    monkeypatch.setattr(experiments, "node_level", boom)
+    assert main(["reproduce", "--preset", "smoke", "--out", str(out), "--quiet", *FAST]) == 1
+    assert not (out / "summary.json").exists()
+    done = sorted(p.name for p in (out / "checkpoints" / "results").glob("*.json"))
+    assert "deepgcfx-s0.json" in done and "synthetic-s1.json" in done
+    monkeypatch.undo()
+    monkeypatch.setattr(experiments, "train_unit", boom)  # finished units must not be trained again
+    assert main(["reproduce", "--resume", str(out), "--quiet"]) == 0
+    monkeypatch.undo()
+    assert _summary(out)["metrics"] == _summary(smoke_run)["metrics"]
+    assert main(["reproduce", "--resume", str(out), "--quiet"]) == 2  # finished: refused
+
+
+def test_train_embed_evaluate_roundtrip(tmp_path, capsys):
+    run = tmp_path / "train"
+    assert main(["train", "--preset", "smoke", "--method", "deepgcfx", "--out", str(run), "--quiet",
+                 "--dataset", "synthetic", "--set", "train.epochs=1"]) == 0
+    assert (run / "model.pt").is_file()
+    emb = tmp_path / "emb.npz"
+    assert main(["embed", "--model", str(run), "--output", str(emb), "--dataset", "synthetic"]) == 0
+    z = np.load(emb)
+    assert set(z.files) == {"y", "common", "local", "both"} and z["both"].shape == (len(z["y"]), 32)
+    capsys.readouterr()
+    assert main(["evaluate", "--embeddings", str(emb), "--view", "common", "--folds", "3", "--inner-folds", "2"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert 0 <= res["common"]["acc_mean"] <= 1
+    assert main(["embed", "--model", str(run), "--output", str(emb)]) == 2  # refuses to overwrite
+    assert main(["evaluate", "--embeddings", str(emb), "--view", "nope"]) == 2
+
+
+def test_data_list_and_check(tmp_path, capsys):
+    assert main(["data", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "solubility" in out and "MUTAG" in out and "karate" in out
+    assert main(["data", "check", "--dataset", "karate"]) == 0
+    assert "34 nodes" in capsys.readouterr().out
+    assert main(["data", "check", "--dataset", "MUTAG", "--data-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "MUTAG_A.txt" in err and "MUTAG_graph_indicator.txt" in err and err.count("\n") == 1
+
+
+def test_bad_input_exit_2_nothing_overwritten(smoke_run, tmp_path, capsys):
+    before = (smoke_run / "summary.json").read_bytes()
+    assert main(["reproduce", "--preset", "smoke", "--out", str(smoke_run), "--quiet"]) == 2
+    assert (smoke_run / "summary.json").read_bytes() == before
+    assert main(["reproduce", "--preset", "smoke", "--quiet", "--set", "train.epoch=3"]) == 2
+    assert "train.epochs" in capsys.readouterr().err
+    bad = ["reproduce", "--preset", "smoke", "--quiet", "--dataset", "nonsense", "--out", str(tmp_path / "x")]
+    assert main(bad) == 2
+    assert "unknown dataset" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()  # refused before any run directory is made
+    assert main(["train", "--preset", "smoke", "--quiet", "--method", "vae"]) == 2
+    assert main(["--version"]) == 0
