@@ -124,9 +124,11 @@ def make_claims(group: dict, ctrl: dict | None, gt: dict | None, cfg: dict, plan
     on = group["onset"]
     holds1 = None if on is None and group["peak_auc"] < 0.5 else (on is not None and on < early)
     claims = [Claim(
-        id="C1", statement=f"familiarity decodable above chance, with an early onset (< {early * 1000:.0f} ms) and its CI",
+        id="C1",
+        statement=f"familiarity decodable above chance, with an early onset (< {early * 1000:.0f} ms) and its CI",
         paper="onset ~85 ms (vs the classic ~250 ms N250)", verdict=verdict_from_test(holds1),
-        evidence={"onset_s": on, "ci_low_s": ci.get("low"), "ci_high_s": ci.get("high"), "fdr_onset_s": group["fdr_onset"],
+        evidence={"onset_s": on, "ci_low_s": ci.get("low"), "ci_high_s": ci.get("high"),
+                  "fdr_onset_s": group["fdr_onset"],
                   "peak_auc": group["peak_auc"], "peak_time_s": group["peak_time"],
                   "cluster_p": group["cluster_p"][:5]},
         ours=(f"onset {_ms(on)} (95% CI {_ms(ci.get('low'))}–{_ms(ci.get('high'))}), peak AUC "
@@ -140,7 +142,8 @@ def make_claims(group: dict, ctrl: dict | None, gt: dict | None, cfg: dict, plan
         else:
             holds2 = m["onset"] is not None and m["onset"] < early
         claims.append(Claim(
-            id="C2", statement="the early effect survives the low-level control (attribute-matched images; partial RSA)",
+            id="C2",
+            statement="the early effect survives the low-level control (attribute-matched images; partial RSA)",
             paper="luminance and colour distributions cannot account for the early difference",
             verdict=verdict_from_test(holds2),
             evidence={"attribute_auc": ctrl["attribute_auc"], "attribute_p": ctrl["attribute_p"],
@@ -151,7 +154,8 @@ def make_claims(group: dict, ctrl: dict | None, gt: dict | None, cfg: dict, plan
                       "rsa_partial_onset_s": rsa.get("onset_partial"), "rsa_plain_onset_s": rsa.get("onset_plain")},
             ours=(f"attributes alone AUC {ctrl['attribute_auc']:.2f} (p={ctrl['attribute_p']:.3f}); on "
                   f"{ctrl['n_matched_images']} matched images (attribute AUC {ctrl['attribute_auc_matched']:.2f}) MEG "
-                  f"onset {_ms(None if m is None else m['onset'])}; partial-RSA onset {_ms(rsa.get('onset_partial'))}")))
+                  f"onset {_ms(None if m is None else m['onset'])}; "
+                  f"partial-RSA onset {_ms(rsa.get('onset_partial'))}")))
     if gt is not None:
         tol = float(cfg["ground_truth"].get("tolerance", 0.02))
         errs = gt["onset_errors"]
@@ -159,7 +163,8 @@ def make_claims(group: dict, ctrl: dict | None, gt: dict | None, cfg: dict, plan
         nominal = gt["p_rate_exceeds_alpha"] >= 0.05
         holds3 = None if gt["n_null"] < 1 or not errs else (recovered and nominal)
         claims.append(Claim(
-            id="C3", statement=f"ground truth: planted onset recovered within ±{tol * 1000:.0f} ms; null simulations give "
+            id="C3",
+            statement=f"ground truth: planted onset recovered within ±{tol * 1000:.0f} ms; null simulations give "
                                f"false onsets at the nominal rate",
             paper="(the issue's check, not in the paper)", verdict=verdict_from_test(holds3),
             evidence={"planted_onset_s": gt["planted_onset"], "onset_errors_s": errs,
@@ -190,7 +195,8 @@ def report_sections(group: dict, ctrl: dict | None, gt: dict | None, planted: fl
         lines = [f"- familiarity from image attributes alone: CV AUC {ctrl['attribute_auc']:.3f} (p = "
                  f"{ctrl['attribute_p']:.3f}); by group: " + ", ".join(f"{k} {v:.2f}" for k, v in
                                                                        ctrl["attribute_auc_by_group"].items()),
-                 f"- matched on {', '.join(ctrl['matched_on'])}: {ctrl['n_matched_images']} of {ctrl['n_images']} images kept; "
+                 f"- matched on {', '.join(ctrl['matched_on'])}: {ctrl['n_matched_images']} of {ctrl['n_images']} "
+                 f"images kept; "
                  f"standardized mean differences {[round(v, 2) for v in ctrl['smd_before']]} → "
                  f"{[round(v, 2) for v in ctrl['smd_after']]}; attributes AUC on the matched set "
                  f"{ctrl['attribute_auc_matched']:.3f}",
@@ -356,7 +362,8 @@ def _add_input_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--stim-list", help="text file with one stimulus image path per event (for --raw)")
     p.add_argument("--bids-root", help="a BIDS root (ds000117 or `simulate` output)")
     p.add_argument("--task", default="facerecognition")
-    p.add_argument("--conditions", help='JSON {"familiar": [codes], "unfamiliar": [codes]} (default: ds000117 5-7 / 13-15)')
+    p.add_argument("--conditions",
+                   help='JSON {"familiar": [codes], "unfamiliar": [codes]} (default: ds000117 5-7 / 13-15)')
     p.add_argument("--l-freq", type=float, default=0.1)
     p.add_argument("--h-freq", type=float, default=40.0)
     p.add_argument("--tmin", type=float, default=-0.1)
@@ -421,6 +428,8 @@ def _main(argv=None) -> int:
     import mne
 
     mne.set_log_level("WARNING")
+    logging.getLogger("PIL").setLevel(logging.WARNING)
+    logging.getLogger("matplotlib").setLevel(logging.WARNING)
     if args.cmd == "reproduce":
         return reproduce(args)
     if args.cmd == "simulate":

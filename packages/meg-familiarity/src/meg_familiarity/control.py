@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 from scipy.stats import rankdata
@@ -33,7 +34,7 @@ def spatial_frequency_energy(gray: np.ndarray, n_bands: int = 4) -> np.ndarray:
     yy, xx = np.mgrid[:h, :w]
     r = np.hypot((yy - h // 2) / h, (xx - w // 2) / w)  # cycles/pixel
     edges = np.linspace(0, 0.5, n_bands + 1)
-    e = np.array([f[(r >= a) & (r < b)].sum() for a, b in zip(edges[:-1], edges[1:])])
+    e = np.array([f[(r >= a) & (r < b)].sum() for a, b in pairwise(edges)])
     return e / max(e.sum(), 1e-12)
 
 
@@ -70,15 +71,18 @@ def attribute_groups(names: list[str]) -> dict[str, list[int]]:
 
 def attribute_decodability(A: np.ndarray, labels: np.ndarray, n_splits: int = 5, n_perm: int = 200,
                            seed: int = 0) -> dict:
-    """Cross-validated AUC of familiarity from attributes alone + permutation p-value (per image)."""
+    """Cross-validated AUC of familiarity from attributes alone + permutation p-value (per image; none if n_perm=0)."""
     from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import StratifiedKFold, permutation_test_score
+    from sklearn.model_selection import StratifiedKFold, cross_val_score, permutation_test_score
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
     keep = A.std(0) > 0
     clf = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=2000))
     cv = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+    if n_perm <= 0:
+        return {"auc": float(cross_val_score(clf, A[:, keep], labels, cv=cv, scoring="roc_auc").mean()),
+                "p": float("nan"), "null_mean": float("nan")}
     score, perm, p = permutation_test_score(clf, A[:, keep], labels, cv=cv, n_permutations=n_perm,
                                             scoring="roc_auc", random_state=seed)
     return {"auc": float(score), "p": float(p), "null_mean": float(perm.mean())}
@@ -118,7 +122,7 @@ def match_images(A: np.ndarray, labels: np.ndarray, caliper: float = 0.25) -> np
 # RSA
 # ----------------------------------------------------------------------------------------------
 def rdm_vector(patterns: np.ndarray) -> np.ndarray:
-    """Correlation distance 1 − r between all pairs of rows of ``patterns`` (..., n_items, n_features), upper triangle."""
+    """Correlation distance 1 − r between all rows of ``patterns`` (..., n_items, n_features), upper triangle."""
     P = patterns - patterns.mean(-1, keepdims=True)
     P = P / np.linalg.norm(P, axis=-1, keepdims=True)
     C = P @ np.swapaxes(P, -1, -2)
@@ -134,7 +138,8 @@ def model_rdm(values: np.ndarray) -> np.ndarray:
 
 
 def partial_spearman(neural: np.ndarray, model: np.ndarray, controls: np.ndarray) -> np.ndarray:
-    """Partial Spearman ρ of each row of ``neural`` (T, n_pairs) with ``model`` (n_pairs,) given ``controls`` (k, n_pairs).
+    """Partial Spearman ρ of each row of ``neural`` (T, n_pairs) with ``model`` (n_pairs,) given ``controls``
+    (k, n_pairs).
 
     ρ = corr(e_y, e_x) with e the residuals of the ranks after least squares on [1, ranks(controls)].
     """

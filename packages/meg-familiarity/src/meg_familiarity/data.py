@@ -99,8 +99,8 @@ def _pick_channels(info, picks: str) -> np.ndarray:
                                  f"Left-temporal, Right-occipital") from e
         idx = mne.pick_channels(info["ch_names"], names, ordered=False)
     else:
-        kinds = {"meg": dict(meg=True), "mag": dict(meg="mag"), "grad": dict(meg="grad"), "eeg": dict(meg=False, eeg=True),
-                 "meg+eeg": dict(meg=True, eeg=True)}
+        kinds = {"meg": dict(meg=True), "mag": dict(meg="mag"), "grad": dict(meg="grad"),
+                 "eeg": dict(meg=False, eeg=True), "meg+eeg": dict(meg=True, eeg=True)}
         if picks not in kinds:
             raise UsageError(f"unknown channel picks {picks!r}; use meg, mag, grad, eeg, meg+eeg or selection:<region>")
         idx = mne.pick_types(info, **kinds[picks], exclude="bads")
@@ -127,6 +127,7 @@ def epochs_from_raw(raw, events: np.ndarray, conditions: dict[str, list], pp: Pr
     import mne
     import pandas as pd
 
+    picks = _pick_channels(raw.info, pp.picks)
     lab = _code_to_label(conditions)
     keep = np.isin(events[:, 2], [c for c in lab if isinstance(c, (int, np.integer))])
     if not keep.any():
@@ -136,8 +137,7 @@ def epochs_from_raw(raw, events: np.ndarray, conditions: dict[str, list], pp: Pr
         raise UsageError(f"subject {subject}: {len(stim)} stimulus entries for {len(events)} events")
     ev = events[keep].copy()
     stim_kept = [s for s, k in zip(stim, keep) if k] if stim is not None else None
-    ev[:, 0] += int(round(pp.trigger_delay * raw.info["sfreq"]))
-    picks = _pick_channels(raw.info, pp.picks)
+    ev[:, 0] += round(pp.trigger_delay * raw.info["sfreq"])
     raw = raw.copy().pick(picks).load_data()
     if pp.l_freq is not None or pp.h_freq is not None:
         raw.filter(pp.l_freq, pp.h_freq, verbose=False)
@@ -154,8 +154,8 @@ def epochs_from_raw(raw, events: np.ndarray, conditions: dict[str, list], pp: Pr
 def _subject_from_epochs(epochs, subject: str, has_stim: bool) -> SubjectData:
     y = epochs.metadata["label"].to_numpy().astype(int)
     stim = epochs.metadata["stim_file"].astype(str).tolist() if has_stim else None
-    return SubjectData(subject=subject, X=epochs.get_data(copy=False).astype(np.float64), y=y, times=epochs.times.copy(),
-                       ch_names=list(epochs.ch_names), stim=stim)
+    return SubjectData(subject=subject, X=epochs.get_data(copy=False).astype(np.float64), y=y,
+                       times=epochs.times.copy(), ch_names=list(epochs.ch_names), stim=stim)
 
 
 def _read_raw(path: Path):
@@ -170,8 +170,9 @@ def _read_raw(path: Path):
                          f"(or another format mne.io.read_raw reads)") from e
 
 
-def load_raw_events(raw_path: str | Path, conditions: dict[str, list], pp: Preproc, events_path: str | Path | None = None,
-                    stim: list[str] | None = None, subject: str = "01") -> SubjectData:
+def load_raw_events(raw_path: str | Path, conditions: dict[str, list], pp: Preproc,
+                    events_path: str | Path | None = None, stim: list[str] | None = None,
+                    subject: str = "01") -> SubjectData:
     """A raw recording + events (an MNE events file, or found on the stim channel) → epochs."""
     import mne
 
@@ -268,7 +269,7 @@ def load_bids(root: str | Path, conditions: dict[str, list], pp: Preproc, task: 
             epochs_runs.append(epochs_from_raw(raw, events, conditions, pp, sub, stim))
         X = np.concatenate([e.X for e in epochs_runs])
         y = np.concatenate([e.y for e in epochs_runs])
-        stim = sum((e.stim for e in epochs_runs), []) if all(e.stim is not None for e in epochs_runs) else None
+        stim = [f for e in epochs_runs for f in e.stim] if all(e.stim is not None for e in epochs_runs) else None
         out.append(SubjectData(subject=sub, X=X, y=y, times=epochs_runs[0].times, ch_names=epochs_runs[0].ch_names,
                                stim=stim))
     return out

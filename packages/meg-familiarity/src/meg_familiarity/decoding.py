@@ -157,7 +157,7 @@ class BatchedLDA:
         return self.fit_sorted_inplace(buf, int((y == 0).sum()))
 
     def fit_sorted_inplace(self, buf: np.ndarray, n0: int) -> LinearScores:
-        """Fit on ``buf`` (T, n, p) whose first ``n0`` trials are class 0 and the rest class 1; ``buf`` is overwritten."""
+        """Fit on ``buf`` (T, n, p): first ``n0`` trials class 0, the rest class 1. ``buf`` is overwritten."""
         T, n, p = buf.shape
         rows = (slice(0, n0), slice(n0, n))
         counts = (n0, n - n0)
@@ -292,7 +292,7 @@ def decode_time(X: np.ndarray, y: np.ndarray, folds: Sequence[tuple[np.ndarray, 
     if Xt is None:
         X = sliding_window(np.asarray(X, dtype=np.float64), window)
         Xt = np.ascontiguousarray(X.transpose(2, 0, 1))  # (T, n, p)
-    T, n, p = Xt.shape
+    T, _, p = Xt.shape
     aucs, accs, gens = [], [], []
     buf = None
     for tr, te in folds:

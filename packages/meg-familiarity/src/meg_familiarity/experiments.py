@@ -68,7 +68,8 @@ def load_dataset(cfg: dict[str, Any], dataset: str, data_dir: Path | None, work:
     if dataset == "simulated":
         root = data_dir if data_dir is not None else work / "bids"
         if data_dir is None and not (root / "simulation_truth.json").exists():
-            log.info("simulating %d subjects (Neuromag-306, sphere model) into %s", cfg["simulation"]["n_subjects"], root)
+            log.info("simulating %d subjects (Neuromag-306, sphere model) into %s", cfg["simulation"]["n_subjects"],
+                     root)
             write_bids(simulate_dataset(SimConfig.from_dict(cfg["simulation"])), root)
         if (root / "simulation_truth.json").exists():
             truth = json.loads((root / "simulation_truth.json").read_text())
@@ -76,7 +77,8 @@ def load_dataset(cfg: dict[str, Any], dataset: str, data_dir: Path | None, work:
         return subs, root, truth
     if dataset in ("ds000117", "bids"):
         if data_dir is None:
-            raise UsageError(f"dataset {dataset} needs --data-dir pointing at the BIDS root (for ds000117: the OpenNeuro "
+            raise UsageError(f"dataset {dataset} needs --data-dir pointing at the BIDS root (for ds000117: the "
+                             f"OpenNeuro "
                              f"download with sub-01..16/ses-meg/meg/*_meg.fif)")
         subs = load_bids(data_dir, dcfg["conditions"], pp, task=dcfg.get("task", "facerecognition"), quiet=quiet)
         return subs, data_dir, truth
@@ -146,7 +148,8 @@ def group_statistics(auc: np.ndarray, times: np.ndarray, st: dict[str, Any], see
            "clusters_ms": [[float(window[a] * 1000), float(window[b - 1] * 1000)] for a, b in res.clusters],
            "peak_auc": float(auc.mean(0).max()), "peak_time": float(times[np.argmax(auc.mean(0))])}
     if ci and onset is not None:
-        out["onset_ci"] = stats.onset_ci(D, times, method=st.get("ci_method", "bootstrap"), n_boot=st.get("n_boot", 200),
+        out["onset_ci"] = stats.onset_ci(D, times, method=st.get("ci_method", "bootstrap"),
+                                         n_boot=st.get("n_boot", 200),
                                          n_perm=st.get("ci_perm", 500), alpha=st["alpha"], seed=seed + 7, t_from=0.0)
     return out
 
@@ -161,7 +164,7 @@ def low_level_control(subjects: list[SubjectData], root: Path | None, cfg: dict[
     if root is None or any(s.stim is None for s in subjects):
         raise UsageError("the low-level control needs stimulus files per trial (events.tsv stim_file column or "
                          "epochs metadata) and their images; set control.enabled=false to skip it")
-    files = sorted(set(sum((s.stim for s in subjects), [])))
+    files = sorted({f for s in subjects for f in s.stim})
     imgs = load_stimuli(root, files)
     A, names = control.image_attributes([imgs[f] for f in files])
     groups = control.attribute_groups(names)
@@ -174,9 +177,9 @@ def low_level_control(subjects: list[SubjectData], root: Path | None, cfg: dict[
                 raise UsageError(f"stimulus {f} appears as both familiar and unfamiliar; check the condition map")
             fam[i] = lab
     attr = control.attribute_decodability(A, fam, n_perm=ccfg.get("attr_perm", 200), seed=seed)
-    per_group = {g: control.attribute_decodability(A[:, idx], fam, n_perm=ccfg.get("attr_perm", 200), seed=seed)["auc"]
+    per_group = {g: control.attribute_decodability(A[:, idx], fam, n_perm=0, seed=seed)["auc"]
                  for g, idx in groups.items() if idx}
-    match_cols = sum((groups[g] for g in ccfg.get("match_on", ["luminance", "contrast"])), [])
+    match_cols = [i for g in ccfg.get("match_on", ["luminance", "contrast"]) for i in groups[g]]
     kept = control.match_images(A[:, match_cols], fam, caliper=ccfg.get("caliper", 0.25))
     smd_before = control.standardized_mean_difference(A[:, match_cols], fam)
     smd_after = control.standardized_mean_difference(A[kept][:, match_cols], fam[kept]) if len(kept) > 3 else smd_before

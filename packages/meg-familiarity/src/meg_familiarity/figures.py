@@ -70,7 +70,7 @@ def control_figure(path: Path, times: np.ndarray, ctrl: dict) -> Path:
     plt = _plt()
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
     groups = ctrl.get("attribute_auc_by_group", {})
-    axes[0].bar(list(groups) + ["all"], list(groups.values()) + [ctrl["attribute_auc"]], color="C2")
+    axes[0].bar([*groups, "all"], [*groups.values(), ctrl["attribute_auc"]], color="C2")
     axes[0].axhline(0.5, color="k", lw=0.5)
     axes[0].set(ylabel="CV AUC (images)", title="Familiarity from image attributes")
     axes[0].tick_params(axis="x", rotation=30, labelsize=7)

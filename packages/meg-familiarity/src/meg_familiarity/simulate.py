@@ -197,7 +197,7 @@ def simulate_subject(cfg: SimConfig, subject: int, familiar: np.ndarray, luminan
     images = rng.permutation(images)
     labels = familiar[images]
     soas = cfg.soa + rng.uniform(-cfg.soa_jitter, cfg.soa_jitter, len(images))
-    delay = int(round(cfg.trigger_delay * sf))
+    delay = round(cfg.trigger_delay * sf)
     trig = (np.round((0.5 + np.cumsum(np.r_[0, soas[:-1]])) * sf)).astype(int)
     n_samples = int(trig[-1] + (cfg.soa + 0.5) * sf)
 
@@ -250,8 +250,8 @@ def simulate_epochs(sim: SubjectSim, tmin: float = -0.1, tmax: float = 0.5, deci
     The in-memory shortcut used for the many null/planted simulations (no filtering, no files).
     """
     sf = sim.info["sfreq"]
-    start = sim.events[:, 0] + int(round(trigger_delay * sf)) + int(round(tmin * sf))
-    n = int(round((tmax - tmin) * sf)) + 1
+    start = sim.events[:, 0] + round(trigger_delay * sf) + round(tmin * sf)
+    n = round((tmax - tmin) * sf) + 1
     idx = start[:, None] + np.arange(n)[None, :]
     X = sim.data[:, idx].transpose(1, 0, 2)  # (trials, channels, times)
     times = tmin + np.arange(n) / sf

@@ -122,7 +122,8 @@ def onset_from_clusters(res: ClusterResult, times: np.ndarray, alpha: float = 0.
     return float(min(starts)) if starts else None
 
 
-def fdr_onset(D: np.ndarray, times: np.ndarray, alpha: float = 0.05, t_from: float = 0.0) -> tuple[float | None, np.ndarray]:
+def fdr_onset(D: np.ndarray, times: np.ndarray, alpha: float = 0.05,
+              t_from: float = 0.0) -> tuple[float | None, np.ndarray]:
     """Benjamini-Hochberg over time points of one-sided t-tests of D > 0; (first significant time ≥ t_from, mask)."""
     from mne.stats import fdr_correction
 
@@ -167,7 +168,8 @@ def onset_ci(D: np.ndarray, times: np.ndarray, method: str = "bootstrap", n_boot
         ok = arr[~np.isnan(arr)]
         lo, hi = (np.quantile(ok, [(1 - ci) / 2, 1 - (1 - ci) / 2]) if len(ok) else (np.nan, np.nan))
         return {"method": "bootstrap", "low": float(lo), "high": float(hi), "n": int(n_boot),
-                "n_without_onset": int(np.isnan(arr).sum()), "median": float(np.median(ok)) if len(ok) else float("nan")}
+                "n_without_onset": int(np.isnan(arr).sum()),
+                "median": float(np.median(ok)) if len(ok) else float("nan")}
     if method == "jackknife":
         for i in range(n):
             o, _ = group_onset(np.delete(D, i, axis=0), times, n_perm=n_perm, alpha=alpha, seed=seed + i + 1,
