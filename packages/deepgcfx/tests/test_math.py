@@ -96,11 +96,20 @@ def test_accumulation_masks_partition_node_features():
         assert torch.all((common == 0) | (local == 0))
         assert 0 < m.mean() < 1 or m.numel() == 0
         assert slot.shape == (2, 8)
+    # the split threshold layer equals one Linear on the concatenation [k, q_g(i)]
+    k, q = torch.randn(10, 8), torch.randn(2, 8)
+    lin = torch.nn.Linear(16, 8)
+    with torch.no_grad():
+        lin.weight.copy_(torch.cat([acc.thr_k.weight, acc.thr_q.weight], 1))
+        lin.bias.copy_(acc.thr_k.bias)
+        w_cat = torch.sigmoid(acc.thr_out(torch.relu(lin(torch.cat([k, q[batch]], -1)))))
+        expected = (torch.sigmoid(k) >= w_cat).float()
+        assert torch.equal(acc.mask(k, q, batch), expected)
     # the straight-through mask passes gradients to the threshold network
     acc.train()
     _, common, _, _ = acc(h, batch, 2)
     common.sum().backward()
-    assert acc.threshold[0].weight.grad is not None and acc.threshold[0].weight.grad.abs().sum() > 0
+    assert acc.thr_k.weight.grad is not None and acc.thr_k.weight.grad.abs().sum() > 0
 
 
 def _random_graph(seed, n=9, f=5):
@@ -149,3 +158,16 @@ def test_wl_features_invariant_and_kernel():
     n_distinct_nx = len({h[1] for h in hashes.values()})
     unnorm = wl_features([g1], iterations=2)[0]
     assert (unnorm > 0).sum() == 1 + len({h[0] for h in hashes.values()}) + n_distinct_nx
+
+
+def test_negative_edges_are_non_edges():
+    from deepgcfx.losses import sample_negative_edges
+
+    torch.manual_seed(0)
+    g = _random_graph(3, n=12)
+    neg = sample_negative_edges(g.edge_index, 12, 500)
+    pos = set(map(tuple, g.edge_index.t().tolist()))
+    pairs = list(map(tuple, neg.t().tolist()))
+    assert pairs and all(p not in pos and p[0] != p[1] for p in pairs)
+    n_non_edges = 12 * 11 - len(pos)
+    assert len(set(pairs)) == n_non_edges  # 500 uniform draws cover every non-edge of a small graph

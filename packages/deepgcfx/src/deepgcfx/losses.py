@@ -13,7 +13,6 @@ import math
 import torch
 import torch.nn.functional as F
 from torch import Tensor
-from torch_geometric.utils import add_self_loops, negative_sampling, remove_self_loops
 
 EPS = 1e-15
 
@@ -38,19 +37,27 @@ def edge_logits(z: Tensor, edge_index: Tensor) -> Tensor:
     return (z[edge_index[0]] * z[edge_index[1]]).sum(-1)
 
 
+def sample_negative_edges(edge_index: Tensor, num_nodes: int, num_samples: int) -> Tensor:
+    """Uniform node pairs (i, j), i ≠ j, that are not edges: draw ``num_samples`` pairs with torch's RNG and drop
+    the self loops and true edges among them (rejection sampling, as PyG's ``negative_sampling`` without its
+    Python-``random`` path; pure torch, so one seed fixes it)."""
+    i = torch.randint(num_nodes, (num_samples,), device=edge_index.device)
+    j = torch.randint(num_nodes, (num_samples,), device=edge_index.device)
+    keys = i * num_nodes + j
+    bad = torch.isin(keys, edge_index[0] * num_nodes + edge_index[1]) | (i == j)
+    return torch.stack([i[~bad], j[~bad]])
+
+
 def edge_recon_loss(z: Tensor, edge_index: Tensor, neg_edge_index: Tensor | None = None) -> Tensor:
     """Edge reconstruction with negative sampling (deepGCFX Eq. 7, GAE's recon loss):
 
     L = −mean_{(i,j)∈E} log σ(z_i·z_j) − mean_{(i,j)∉E} log(1 − σ(z_i·z_j)),
 
-    negatives drawn uniformly among non-edges (self loops excluded) unless given.
+    negatives drawn uniformly among non-edges (self loops excluded, one per edge) unless given.
     """
     pos = -F.logsigmoid(edge_logits(z, edge_index)).mean() if edge_index.numel() else z.sum() * 0
     if neg_edge_index is None:
-        known, _ = remove_self_loops(edge_index)
-        known, _ = add_self_loops(known, num_nodes=z.size(0))
-        neg_edge_index = negative_sampling(known, num_nodes=z.size(0),
-                                           num_neg_samples=max(edge_index.size(1), 1))
+        neg_edge_index = sample_negative_edges(edge_index, z.size(0), max(edge_index.size(1), 1))
     if neg_edge_index.numel() == 0:
         return pos
     neg = -F.logsigmoid(-edge_logits(z, neg_edge_index)).mean()

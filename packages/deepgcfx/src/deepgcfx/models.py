@@ -19,7 +19,7 @@ from torch import Tensor, nn
 from torch.nn.utils.parametrizations import weight_norm
 from torch_geometric.nn import GINConv, global_add_pool
 
-from deepgcfx.losses import deepgcfx_loss, edge_recon_loss, kl_std_normal, reparameterize
+from deepgcfx.losses import deepgcfx_loss, edge_recon_loss, kl_std_normal, reparameterize, sample_negative_edges
 
 LOG_SIGMA_RANGE = (-8.0, 4.0)
 
@@ -70,6 +70,9 @@ class Accumulation(nn.Module):
     that splits its value into a common part m_i⊙v_i and a local part (1 − m_i)⊙v_i (the two sum to v_i).
     The common parts of graph g, summed, update its slot: s ← GRU(Σ_{i∈g} m_i⊙v_i, s); s ← s + MLP(LN(s)).
     After ``iters`` rounds the slot is the graph-wise common factor evidence.
+
+    The threshold MLP's first layer on the concatenation is computed as W_k·k_i + W_q·q_{g(i)} (the same linear
+    map, split), so the k half is done once for all rounds and the q half once per graph instead of per node.
     """
 
     def __init__(self, dim: int, iters: int = 2, tau: float = 0.1):
@@ -79,13 +82,16 @@ class Accumulation(nn.Module):
         self.slot_log_sigma = nn.Parameter(torch.full((1, dim), -2.0))
         self.norm_in, self.norm_slot, self.norm_mlp = nn.LayerNorm(dim), nn.LayerNorm(dim), nn.LayerNorm(dim)
         self.to_q, self.to_k, self.to_v = (nn.Linear(dim, dim, bias=False) for _ in range(3))
-        self.threshold = nn.Sequential(nn.Linear(2 * dim, dim), nn.ReLU(), nn.Linear(dim, dim))
+        self.thr_k, self.thr_q = nn.Linear(dim, dim), nn.Linear(dim, dim, bias=False)  # = Linear(2·dim, dim) on [k, q]
+        self.thr_out = nn.Linear(dim, dim)
         self.gru = nn.GRUCell(dim, dim)
         self.mlp = nn.Sequential(nn.Linear(dim, dim), nn.ReLU(), nn.Linear(dim, dim))
 
-    def mask(self, k: Tensor, q_nodes: Tensor) -> Tensor:
-        """Hard 0/1 mask m = 1[σ(k) ≥ σ(MLP([k, q]))] with a straight-through sigmoid gradient."""
-        gate, w = torch.sigmoid(k), torch.sigmoid(self.threshold(torch.cat([k, q_nodes], -1)))
+    def mask(self, k: Tensor, q: Tensor, batch: Tensor, k_proj: Tensor | None = None) -> Tensor:
+        """Hard 0/1 mask m = 1[σ(k) ≥ σ(MLP([k, q_{g(i)}]))] with a straight-through sigmoid gradient."""
+        k_proj = self.thr_k(k) if k_proj is None else k_proj
+        w = torch.sigmoid(self.thr_out(F.relu(k_proj + self.thr_q(q)[batch])))
+        gate = torch.sigmoid(k)
         soft = torch.sigmoid((gate - w) / self.tau)
         hard = (gate >= w).to(k.dtype)
         return _StraightThrough.apply(hard, soft)
@@ -97,10 +103,10 @@ class Accumulation(nn.Module):
         slot = self.slot_mu.expand(num_graphs, -1)
         if self.training:
             slot = slot + torch.exp(self.slot_log_sigma) * torch.randn_like(slot)
-        m = torch.zeros_like(v)
+        m, k_proj = torch.zeros_like(v), self.thr_k(k)
         for _ in range(self.iters):
             q = self.to_q(self.norm_slot(slot))
-            m = self.mask(k, q[batch])
+            m = self.mask(k, q, batch, k_proj)
             pooled = global_add_pool(m * v, batch, size=num_graphs)
             slot = self.gru(pooled, slot)
             slot = slot + self.mlp(self.norm_mlp(slot))
@@ -152,14 +158,17 @@ class DeepGCFX(nn.Module):
         self.feat_decoder = nn.Linear(latent, in_dim) if feat_weight > 0 else None
         self.graph_kl_weight, self.feat_weight = graph_kl_weight, feat_weight
 
-    def forward(self, x: Tensor, edge_index: Tensor, batch: Tensor, num_graphs: int) -> dict[str, Tensor]:
+    def forward(self, x: Tensor, edge_index: Tensor, batch: Tensor, num_graphs: int,
+                common_nodes: bool = True) -> dict[str, Tensor]:
+        """Posterior parameters of the local, common-node (unless ``common_nodes`` is False) and graph latents."""
         h, _ = self.encoder(x, edge_index)
         slot, common, local, mask = self.accumulate(h, batch, num_graphs)
         mu_l, ls_l = self.node_head(local)
-        mu_c, ls_c = self.node_head(common)
         mu_g, ls_g = self.graph_head(slot)
-        return {"mu_local": mu_l, "ls_local": ls_l, "mu_cnode": mu_c, "ls_cnode": ls_c,
-                "mu_graph": mu_g, "ls_graph": ls_g, "mask": mask}
+        out = {"mu_local": mu_l, "ls_local": ls_l, "mu_graph": mu_g, "ls_graph": ls_g, "mask": mask}
+        if common_nodes:
+            out["mu_cnode"], out["ls_cnode"] = self.node_head(common)
+        return out
 
     def training_loss(self, data) -> dict[str, Tensor]:
         out = self(data.x, data.edge_index, data.batch, data.num_graphs)
@@ -167,19 +176,20 @@ class DeepGCFX(nn.Module):
         z_cnode = reparameterize(out["mu_cnode"], out["ls_cnode"], self.training)
         z_graph = reparameterize(out["mu_graph"], out["ls_graph"], self.training)
         fused = self.fusion(torch.cat([z_graph[data.batch], z_local], -1))
+        neg = sample_negative_edges(data.edge_index, data.num_nodes, max(data.edge_index.size(1), 1))  # shared
         feat = None
         if self.feat_decoder is not None:
             feat = F.mse_loss(self.feat_decoder(fused), data.x)
         return deepgcfx_loss(
             node_kl=kl_std_normal(out["mu_local"], out["ls_local"]),
             graph_kl=kl_std_normal(out["mu_graph"], out["ls_graph"]),
-            recon_fused=edge_recon_loss(fused, data.edge_index),
-            recon_common=edge_recon_loss(z_cnode, data.edge_index),
+            recon_fused=edge_recon_loss(fused, data.edge_index, neg),
+            recon_common=edge_recon_loss(z_cnode, data.edge_index, neg),
             graph_kl_weight=self.graph_kl_weight, feat_recon=feat, feat_weight=self.feat_weight)
 
     @torch.no_grad()
     def embed(self, data) -> dict[str, Tensor]:
-        out = self(data.x, data.edge_index, data.batch, data.num_graphs)
+        out = self(data.x, data.edge_index, data.batch, data.num_graphs, common_nodes=False)
         common = out["mu_graph"]
         local = global_add_pool(out["mu_local"], data.batch, size=data.num_graphs)
         return {"common": common, "local": local, "both": torch.cat([common, local], -1)}
@@ -188,6 +198,6 @@ class DeepGCFX(nn.Module):
     def node_embed(self, data) -> dict[str, Tensor]:
         batch = data.batch if getattr(data, "batch", None) is not None else data.x.new_zeros(data.num_nodes).long()
         num_graphs = int(batch.max()) + 1
-        out = self(data.x, data.edge_index, batch, num_graphs)
+        out = self(data.x, data.edge_index, batch, num_graphs, common_nodes=False)
         both = torch.cat([out["mu_graph"][batch], out["mu_local"]], -1)
         return {"local": out["mu_local"], "both": both, "fused": self.fusion(both)}

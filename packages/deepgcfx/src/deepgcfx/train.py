@@ -50,7 +50,7 @@ def fit(model: nn.Module, graphs: list[Data], *, epochs: int, batch_size: int = 
     """
     device = torch.device(device)
     model.to(device)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    opt = torch.optim.Adam(model.parameters(), lr=lr, foreach=True)
     gen = torch.Generator().manual_seed(seed)
     history: list[float] = []
     start = 0
