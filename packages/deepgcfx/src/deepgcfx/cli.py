@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -317,6 +318,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # PyG's import calls torch.jit.script, which this torch deprecates: not the user's concern
+    warnings.filterwarnings("ignore", message=r".*torch\.jit\.script.*", category=FutureWarning)
     return {"reproduce": reproduce, "train": train, "embed": embed_cmd, "evaluate": evaluate_cmd,
             "data": data_cmd}[args.cmd](args)
 
