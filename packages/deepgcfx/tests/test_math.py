@@ -98,7 +98,7 @@ def test_accumulation_masks_partition_node_features():
         assert slot.shape == (2, 8)
     # the split threshold layer equals one Linear on the concatenation [k, q_g(i)]
     k, q = torch.randn(10, 8), torch.randn(2, 8)
-    lin = torch.nn.Linear(16, 8)
+    lin = torch.nn.Linear(16, 8)  # W_thr on [k, q]
     with torch.no_grad():
         lin.weight.copy_(torch.cat([acc.thr_k.weight, acc.thr_q.weight], 1))
         lin.bias.copy_(acc.thr_k.bias)

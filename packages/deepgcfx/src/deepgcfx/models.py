@@ -63,13 +63,15 @@ class Accumulation(nn.Module):
     """The accumulation step (paper Sec. 4.1; official code's Summary_Maker, slot attention with one slot).
 
     Per graph one slot s ~ μ_s + exp(log σ_s)·ε (μ_s at evaluation). With k, v = W_k·LN(h), W_v·LN(h) and
-    q = W_q·LN(s), each node gets an element-wise threshold w_i = σ(MLP([k_i, q_{g(i)}])) and a hard mask
+    q = W_q·LN(s), each node gets a scalar threshold w_i = σ(MLP([k_i, q_{g(i)}])) and an element-wise hard mask
 
         m_i = 1[σ(k_i) ≥ w_i]            (straight-through gradient from σ((σ(k_i) − w_i)/τ))
 
     that splits its value into a common part m_i⊙v_i and a local part (1 − m_i)⊙v_i (the two sum to v_i).
     The common parts of graph g, summed, update its slot: s ← GRU(Σ_{i∈g} m_i⊙v_i, s); s ← s + MLP(LN(s)).
-    After ``iters`` rounds the slot is the graph-wise common factor evidence.
+    After ``iters`` rounds the mask is computed once more from the final slot, and LN(s) is returned as the
+    graph-wise common factor evidence (as in the official code). The official mask has no gradient (its
+    threshold network is never trained); the straight-through estimator here lets it learn.
 
     The threshold MLP's first layer on the concatenation is computed as W_k·k_i + W_q·q_{g(i)} (the same linear
     map, split), so the k half is done once for all rounds and the q half once per graph instead of per node.
@@ -81,35 +83,36 @@ class Accumulation(nn.Module):
         self.slot_mu = nn.Parameter(torch.randn(1, dim) * dim**-0.5)
         self.slot_log_sigma = nn.Parameter(torch.full((1, dim), -2.0))
         self.norm_in, self.norm_slot, self.norm_mlp = nn.LayerNorm(dim), nn.LayerNorm(dim), nn.LayerNorm(dim)
-        self.to_q, self.to_k, self.to_v = (nn.Linear(dim, dim, bias=False) for _ in range(3))
+        self.to_q, self.to_k, self.to_v = (nn.Linear(dim, dim) for _ in range(3))
         self.thr_k, self.thr_q = nn.Linear(dim, dim), nn.Linear(dim, dim, bias=False)  # = Linear(2·dim, dim) on [k, q]
-        self.thr_out = nn.Linear(dim, dim)
+        self.thr_out = nn.Linear(dim, 1)
         self.gru = nn.GRUCell(dim, dim)
         self.mlp = nn.Sequential(nn.Linear(dim, dim), nn.ReLU(), nn.Linear(dim, dim))
 
     def mask(self, k: Tensor, q: Tensor, batch: Tensor, k_proj: Tensor | None = None) -> Tensor:
         """Hard 0/1 mask m = 1[σ(k) ≥ σ(MLP([k, q_{g(i)}]))] with a straight-through sigmoid gradient."""
         k_proj = self.thr_k(k) if k_proj is None else k_proj
-        w = torch.sigmoid(self.thr_out(F.relu(k_proj + self.thr_q(q)[batch])))
+        w = torch.sigmoid(self.thr_out(F.relu(k_proj + self.thr_q(q)[batch])))   # [N, 1]: one threshold per node
         gate = torch.sigmoid(k)
         soft = torch.sigmoid((gate - w) / self.tau)
         hard = (gate >= w).to(k.dtype)
         return _StraightThrough.apply(hard, soft)
 
     def forward(self, h: Tensor, batch: Tensor, num_graphs: int) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-        """Return (slot [B, D], common node parts [N, D], local node parts [N, D], mask [N, D])."""
+        """Return (LN(slot) [B, D], common node parts [N, D], local node parts [N, D], mask [N, D])."""
         h = self.norm_in(h)
         k, v = self.to_k(h), self.to_v(h)
+        k_proj = self.thr_k(k)
         slot = self.slot_mu.expand(num_graphs, -1)
         if self.training:
             slot = slot + torch.exp(self.slot_log_sigma) * torch.randn_like(slot)
-        m, k_proj = torch.zeros_like(v), self.thr_k(k)
         for _ in range(self.iters):
-            q = self.to_q(self.norm_slot(slot))
-            m = self.mask(k, q, batch, k_proj)
+            m = self.mask(k, self.to_q(self.norm_slot(slot)), batch, k_proj)
             pooled = global_add_pool(m * v, batch, size=num_graphs)
             slot = self.gru(pooled, slot)
             slot = slot + self.mlp(self.norm_mlp(slot))
+        slot = self.norm_slot(slot)
+        m = self.mask(k, self.to_q(slot), batch, k_proj)
         return slot, m * v, (1 - m) * v, m
 
 
