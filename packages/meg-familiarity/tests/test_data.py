@@ -6,8 +6,15 @@ import mne
 import numpy as np
 import pytest
 
-from meg_familiarity.data import (WAKEMAN_HENSON, Preproc, SubjectData, check, load_bids, load_epochs_fif,
-                                  load_raw_events)
+from meg_familiarity.data import (
+    WAKEMAN_HENSON,
+    Preproc,
+    SubjectData,
+    check,
+    load_bids,
+    load_epochs_fif,
+    load_raw_events,
+)
 from meg_familiarity.simulate import neuromag_info
 from reprokit import UsageError
 
@@ -86,10 +93,15 @@ def test_bad_inputs_raise_usage_errors(tmp_path, tiny_bids):
         load_epochs_fif(bad, COND)
     raw, events = _raw_with_events(n=6)
     raw.save(tmp_path / "r_raw.fif")
+    mne.write_events(tmp_path / "r-eve.fif", events)
+    with pytest.raises(UsageError, match="no usable stim channel"):
+        load_raw_events(tmp_path / "r_raw.fif", COND, Preproc(), None)
     with pytest.raises(UsageError, match="condition map"):
-        load_raw_events(tmp_path / "r_raw.fif", {"familiar": [99], "unfamiliar": [98]}, Preproc(), None)
+        load_raw_events(tmp_path / "r_raw.fif", {"familiar": [99], "unfamiliar": [98]}, Preproc(),
+                        tmp_path / "r-eve.fif")
     with pytest.raises(UsageError, match="stimulus entries"):
-        load_raw_events(tmp_path / "r_raw.fif", COND, Preproc(l_freq=None, h_freq=None), None, stim=["a.png"])
+        load_raw_events(tmp_path / "r_raw.fif", COND, Preproc(l_freq=None, h_freq=None), tmp_path / "r-eve.fif",
+                        stim=["a.png"])
     with pytest.raises(UsageError, match="exactly the keys"):
         load_bids(root, {"famous": [5]}, Preproc())
     with pytest.raises(UsageError, match="not a BIDS root"):
@@ -99,4 +111,4 @@ def test_bad_inputs_raise_usage_errors(tmp_path, tiny_bids):
     eeg = mne.io.RawArray(np.zeros((2, 400)), mne.create_info(["EEG1", "STI101"], 100.0, ["eeg", "stim"]))
     eeg.save(tmp_path / "eeg_raw.fif")
     with pytest.raises(UsageError, match="is it an MEG recording"):
-        load_raw_events(tmp_path / "eeg_raw.fif", COND, Preproc(), None)
+        load_raw_events(tmp_path / "eeg_raw.fif", COND, Preproc(), tmp_path / "r-eve.fif")

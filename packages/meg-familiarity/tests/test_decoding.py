@@ -9,8 +9,16 @@ from sklearn.model_selection import cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from meg_familiarity.decoding import (BatchedLDA, auc_from_scores, decode_time, ledoit_wolf_shrinkage_from_gram,
-                                      make_estimator, make_folds, pseudo_trials, sliding_window)
+from meg_familiarity.decoding import (
+    BatchedLDA,
+    auc_from_scores,
+    decode_time,
+    ledoit_wolf_shrinkage_from_gram,
+    make_estimator,
+    make_folds,
+    pseudo_trials,
+    sliding_window,
+)
 
 
 def _data(n=60, p=40, T=6, seed=0, effect=0.6):

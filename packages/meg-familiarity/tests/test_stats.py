@@ -80,7 +80,7 @@ def test_onset_recovered_on_data_with_a_known_onset():
     times = np.arange(-0.1, 0.5, 0.004)
     D = rng.normal(scale=0.02, size=(12, len(times)))
     D[:, times >= 0.1] += 0.05
-    onset, res = stats.group_onset(D, times, n_perm=1000)
+    onset, _ = stats.group_onset(D, times, n_perm=1000)
     assert onset == pytest.approx(0.1, abs=0.0081)
     fdr_on, mask = stats.fdr_onset(D, times)
     # BH controls the false discovery *proportion*: with many true positives a few early hits are allowed
