@@ -130,3 +130,30 @@ def test_paper_preset_on_tu_files_a_few_steps(tmp_path):
     s = _summary(out)
     assert s["preset"] == "paper" and s["dataset"] == "TOYTU" and "TU dataset TOYTU" in s["data_note"]
     assert s["claims"][0]["verdict"] == "inconclusive"  # one seed cannot give mean ± std
+
+
+@pytest.mark.slow
+def test_torchrun_train_is_data_parallel(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import torch
+
+    torchrun = Path(sys.executable).parent / "torchrun"
+    if not torchrun.exists():
+        pytest.skip("torchrun not installed next to this Python")
+    out = tmp_path / "ddp"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    code = ("import sys; from deepgcfx.cli import main; sys.exit(main(sys.argv[1:]))")
+    script = tmp_path / "entry.py"
+    script.write_text(code)
+    r = subprocess.run([str(torchrun), "--nproc_per_node", "2", str(script), "train", "--preset", "smoke", "--out",
+                        str(out), "--quiet", "--dataset", "synthetic", "--set", "train.epochs=2"],
+                       capture_output=True, text=True, timeout=300, env=env)
+    assert r.returncode == 0, r.stderr[-2000:]
+    rows = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [row["epoch"] for row in rows if row.get("unit") == "train-deepgcfx"] == [1, 2]  # rank 0 only
+    state = torch.load(out / "model.pt", weights_only=False)
+    assert state["method"] == "deepgcfx" and state["state_dict"]

@@ -119,7 +119,11 @@ def _sections(bench: dict, synth: dict | None, node: dict | None, view: str, set
 def reproduce(args: argparse.Namespace) -> int:
     from deepgcfx.data import check_dataset_name, load_dataset, subsample
     from deepgcfx.experiments import graph_benchmark, node_level, plot_results, synthetic_check
+    from reprokit.distributed import launched_by_torchrun
 
+    if launched_by_torchrun():
+        raise UsageError("reproduce runs in one process (its SVM evaluations are not sharded); "
+                         "use torchrun with `deepgcfx train` only")
     if args.dataset is not None and args.resume is None:
         check_dataset_name(args.dataset, data_dir_from(args))
     ctx = start_run(args, dist="deepgcfx", module="deepgcfx", version=__version__,
@@ -171,6 +175,7 @@ def train(args: argparse.Namespace) -> int:
     from deepgcfx.experiments import train_unit
     from deepgcfx.train import METHODS
     from reprokit import save_checkpoint
+    from reprokit.distributed import is_main_process
 
     if args.method not in METHODS:
         raise UsageError(f"unknown --method {args.method!r}; choose one of {', '.join(METHODS)}")
@@ -182,6 +187,8 @@ def train(args: argparse.Namespace) -> int:
                    int(ctx.cfg.get("max_graphs", 0)), ctx.seed)
     model, rec = train_unit(args.method, gs.graphs, gs.num_features, ctx.cfg, ctx.seed, ctx.run, ctx.device,
                             ctx.quiet, key=f"train-{args.method}")
+    if not is_main_process():
+        return 0
     path = ctx.run.path / "model.pt"
     save_checkpoint(path, {"method": args.method, "in_dim": gs.num_features, "model_cfg": ctx.cfg["model"],
                            "dataset": gs.name, "state_dict": {k: v.cpu() for k, v in model.state_dict().items()},

@@ -17,6 +17,7 @@ from torch_geometric.loader import DataLoader
 from deepgcfx.baselines import GraphCL, InfoGraph
 from deepgcfx.models import DeepGCFX
 from reprokit import UsageError, load_checkpoint, progress, save_checkpoint
+from reprokit.distributed import all_reduce_mean, is_main_process, shard_sampler, wrap_model
 
 log = logging.getLogger("deepgcfx")
 
@@ -38,18 +39,31 @@ def build_model(method: str, in_dim: int, cfg: dict) -> nn.Module:
     raise UsageError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
 
 
+class _Objective(nn.Module):
+    """``forward(batch) = model.training_loss(batch)``, so DistributedDataParallel can wrap any model here."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, data) -> dict:
+        return self.model.training_loss(data)
+
+
 def fit(model: nn.Module, graphs: list[Data], *, epochs: int, batch_size: int = 128, lr: float = 1e-3,
         seed: int = 0, device: torch.device | str = "cpu", checkpoint: Path | None = None, quiet: bool = True,
         desc: str = "train", on_epoch: Callable[[dict], None] | None = None) -> list[float]:
     """Adam on ``model.training_loss`` over shuffled mini-batches; returns the mean loss of each epoch.
 
-    Seeds torch and Python's ``random`` (PyG's negative sampling uses it). With ``checkpoint`` the model,
-    optimiser, RNG states and history are saved atomically after every
-    epoch, and an existing checkpoint is continued from where it stopped (same numbers as an
-    uninterrupted run).
+    Seeds torch and Python's ``random``. With ``checkpoint`` the model, optimiser, RNG states and history
+    are saved atomically after every epoch, and an existing checkpoint is continued from where it stopped
+    (same numbers as an uninterrupted run). Under ``torchrun`` the model is wrapped in DDP (through reprokit),
+    each rank trains on its shard of the graphs, the logged loss is averaged over ranks and only rank 0
+    writes the checkpoint.
     """
     device = torch.device(device)
     model.to(device)
+    objective = wrap_model(_Objective(model), device)
     opt = torch.optim.Adam(model.parameters(), lr=lr, foreach=True)
     gen = torch.Generator().manual_seed(seed)
     history: list[float] = []
@@ -65,27 +79,32 @@ def fit(model: nn.Module, graphs: list[Data], *, epochs: int, batch_size: int = 
         log.info("%s: resumed at epoch %d from %s", desc, start, checkpoint)
     else:
         torch.manual_seed(seed)
-        random.seed(seed)  # PyG's negative_sampling draws with Python's random module
-    loader = DataLoader(graphs, batch_size=batch_size, shuffle=True, generator=gen)
+        random.seed(seed)
+    sampler = shard_sampler(graphs, shuffle=True, seed=seed)
+    loader = DataLoader(graphs, batch_size=batch_size, shuffle=sampler is None, sampler=sampler,
+                        generator=gen if sampler is None else None)
+    main = is_main_process()
     bar = progress(range(start, epochs), quiet=quiet, desc=desc, initial=start, total=epochs)
     for epoch in bar:
-        model.train()
+        if sampler is not None:
+            sampler.set_epoch(epoch)
+        objective.train()
         t0, total, n = time.perf_counter(), 0.0, 0
         for data in loader:
             data = data.to(device)
             opt.zero_grad()
-            parts = model.training_loss(data)
+            parts = objective(data)
             parts["loss"].backward()
             opt.step()
             total += float(parts["loss"].detach()) * data.num_graphs
             n += data.num_graphs
-        history.append(total / max(n, 1))
+        history.append(all_reduce_mean({"loss": total / max(n, 1)})["loss"])
         if not np.isfinite(history[-1]):
             raise FloatingPointError(f"{desc}: loss became {history[-1]} at epoch {epoch + 1}")
         bar.set_postfix(loss=f"{history[-1]:.4f}")
-        if on_epoch is not None:
+        if on_epoch is not None and main:
             on_epoch({"epoch": epoch + 1, "loss": history[-1], "epoch_s": time.perf_counter() - t0})
-        if checkpoint is not None:
+        if checkpoint is not None and main:
             save_checkpoint(checkpoint, {"model": model.state_dict(), "opt": opt.state_dict(), "gen": gen.get_state(),
                                          "rng": torch.get_rng_state(), "py_rng": random.getstate(),
                                          "history": history, "epoch": epoch + 1})
