@@ -83,3 +83,34 @@ class Const(torch.nn.Module):
 def test_accuracy_against_counting():
     ds = [(torch.zeros(2), int(k), i) for i, k in enumerate([1, 1, 0, 2, 1])]
     assert accuracy(Const(), ds, torch.device("cpu")) == pytest.approx(60.0)
+
+
+def grid_records(acc, dif, seeds=(0, 1)):
+    """Student records from {(alpha, T): [per-seed acc]} and the same for diffusion."""
+    return [{"alpha": a, "temperature": t, "seed": s, "acc": acc[(a, t)][i], "diffusion": dif[(a, t)][i]}
+            for (a, t) in acc for i, s in enumerate(seeds)]
+
+
+def test_grid_claim_verdicts_follow_the_numbers():
+    from lskd.experiments import grid_claims
+
+    teachers = [{"alpha": a, "seed": s, "acc": 90.0, "spread": 0.3 - a} for a in (0.0, 0.1) for s in (0, 1)]
+    acc = {(0.0, 1.0): [80, 81], (0.0, 16.0): [79, 80], (0.1, 1.0): [81, 81.5], (0.1, 16.0): [77, 78]}
+    dif = {(0.0, 1.0): [0.5, 0.5], (0.0, 16.0): [0.5, 0.6], (0.1, 1.0): [0.5, 0.5], (0.1, 16.0): [0.7, 0.8]}
+    claims, metrics = grid_claims({"teachers": teachers, "students": grid_records(acc, dif)}, 0.5)
+    v = {c.id: c.verdict for c in claims}
+    assert v == {"C1": "reproduced", "C2": "reproduced", "C3": "reproduced"}
+    assert claims[0].evidence["effect_per_seed"] == pytest.approx([3.0, 2.5])  # (4 − 1), (3.5 − 1)
+    assert metrics["teacher_info_erasure"] == pytest.approx(1 - 0.2 / 0.3)
+    # opposite pattern → not reproduced; seeds that disagree → inconclusive
+    acc2 = {**acc, (0.1, 16.0): [81, 81.5], (0.0, 16.0): [75, 76]}
+    dif2 = {**dif, (0.1, 16.0): [0.5, 0.45]}
+    dif2[(0.0, 16.0)] = [0.5, 0.4]
+    v2 = {c.id: c.verdict for c in grid_claims({"teachers": teachers, "students": grid_records(acc2, dif2)}, 0.5)[0]}
+    assert v2["C1"] == "not reproduced" and v2["C3"] == "inconclusive"
+    # a best cell 2 points above LS + low T → C2 not reproduced; one seed → everything inconclusive
+    acc3 = {**acc, (0.0, 16.0): [84, 84]}
+    assert grid_claims({"teachers": teachers, "students": grid_records(acc3, dif)}, 0.5)[0][1].verdict == \
+        "not reproduced"
+    one = [r for r in grid_records(acc, dif) if r["seed"] == 0]
+    assert {c.verdict for c in grid_claims({"teachers": teachers, "students": one}, 0.5)[0]} == {"inconclusive"}

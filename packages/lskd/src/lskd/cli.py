@@ -76,7 +76,12 @@ def _check_checkpoint_fits(path: Path, name: str) -> None:
 def _start(args: argparse.Namespace):
     _precheck(args)
     ctx = start_run(args, dist="lskd", module="lskd", version=__version__)
+    import logging
+
     from reprokit.device import configure_threads
+
+    for noisy in ("matplotlib", "PIL"):  # reprokit's run log is at DEBUG: keep third-party chatter out
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
     configure_threads(ctx.cfg.get("threads"))
     return ctx
