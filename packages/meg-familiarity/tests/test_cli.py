@@ -101,3 +101,17 @@ def test_simulate_decode_control_commands(tmp_path, capsys):
     ctl = json.loads((tmp_path / "ctl" / "control.json").read_text())
     assert ctl["n_images"] == 100 and 0 <= ctl["attribute_auc"] <= 1
     assert main(["data", "list"]) == 0 and "simulated" in capsys.readouterr().out
+
+
+def test_paper_preset_runs_a_few_steps_on_real_format_bids(tiny_bids, tmp_path):
+    root, _ = tiny_bids
+    out = tmp_path / "paper"
+    rc = main(["reproduce", "--preset", "paper", "--dataset", "ds000117", "--data-dir", str(root), "--out", str(out),
+               "--quiet", "--set", "ground_truth.enabled=false", "--set", "stats.n_perm=64", "--set", "stats.n_boot=3",
+               "--set", "stats.ci_perm=32", "--set", "decoding.repeats=1", "--set", "decoding.folds=3",
+               "--set", "control.attr_perm=5", "--set", "control.caliper=1.0", "--set", "data.preproc.decim=1",
+               "--set", "data.preproc.reject=null"])
+    assert rc == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["preset"] == "paper" and summary["dataset"] == "ds000117"
+    assert summary["metrics"]["n_subjects"] == 2 and "real MEG" in summary["data_note"]

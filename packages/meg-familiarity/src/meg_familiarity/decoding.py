@@ -79,18 +79,6 @@ def _std(x: np.ndarray, axis: int) -> np.ndarray:
     return np.where(s < _EPS, 1.0, s)
 
 
-def _gram_stats(U: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """‖G‖²_F and diag(G) of G_t = U_t U_tᵀ for every t (U: (T, n, p)), with one BLAS syrk per t."""
-    T, n, _ = U.shape
-    fro2, diag = np.empty(T), np.empty((T, n))
-    for t in range(T):
-        g = dsyrk(1.0, U[t].T, trans=1)  # upper triangle of U_t U_tᵀ
-        dg = np.diagonal(g)
-        diag[t] = dg
-        fro2[t] = 2.0 * np.einsum("ij,ij->", g, g) - dg @ dg
-    return fro2, diag
-
-
 def ledoit_wolf_shrinkage_from_stats(fro2: np.ndarray, diag: np.ndarray, n_features: int) -> np.ndarray:
     """Ledoit-Wolf shrinkage from ‖G‖²_F and diag(G) of the Gram matrix G = U Uᵀ (see below)."""
     n = diag.shape[-1]
@@ -153,67 +141,72 @@ class BatchedLDA:
         """X: (T, n, p) training trials at every time point; y: (n,) labels in {0, 1}. X is not modified."""
         y = np.asarray(y).astype(int)
         order = np.argsort(y, kind="stable")
-        buf = np.take(np.asarray(X, dtype=np.float64), order, axis=1)
-        return self.fit_sorted_inplace(buf, int((y == 0).sum()))
+        return self.fit_indexed(np.asarray(X, dtype=np.float64), order, int((y == 0).sum()))
 
-    def fit_sorted_inplace(self, buf: np.ndarray, n0: int) -> LinearScores:
-        """Fit on ``buf`` (T, n, p): first ``n0`` trials class 0, the rest class 1. ``buf`` is overwritten."""
-        T, n, p = buf.shape
-        rows = (slice(0, n0), slice(n0, n))
+    def fit_indexed(self, Xt: np.ndarray, order: np.ndarray, n0: int) -> LinearScores:
+        """Fit on the trials ``Xt[:, order]`` (Xt: (T, n_all, p)) whose first ``n0`` are class 0, the rest class 1.
+
+        One time point at a time, on a small (n, p) work buffer that stays in cache: gather, centre and
+        standardise each class, two BLAS ``syrk`` for the class Gram matrices (→ α_k), rescale the rows
+        into A D^-½, one ``syrk`` + LAPACK ``posv`` for (I + A D⁻¹ Aᵀ) z = A D⁻¹ M.
+        """
+        T, _, p = Xt.shape
+        n = len(order)
         counts = (n0, n - n0)
         if min(counts) < 2:
             raise ValueError("each class needs at least 2 training trials")
         priors = np.array(counts, dtype=np.float64) / n
-        means, var, raw_sd, alpha, mu = [], [], [], [], []
-        for k in (0, 1):
-            V = buf[:, rows[k]]
-            mk = V.mean(1)
-            V -= mk[:, None, :]
-            vk = np.einsum("tnp,tnp->tp", V, V) / counts[k]
-            sd = np.sqrt(vk)
-            V /= np.where(sd < _EPS, 1.0, sd)[:, None, :]  # U_k: class-standardised
-            fro2, diag = _gram_stats(V)
-            alpha.append(ledoit_wolf_shrinkage_from_stats(fro2, diag, p))
-            mu.append(diag.sum(-1) / (counts[k] * p))
-            means.append(mk)
-            var.append(vk)
-            raw_sd.append(sd)
-        m = priors[0] * means[0] + priors[1] * means[1]
-        s = np.sqrt(sum(priors[k] * (var[k] + (means[k] - m) ** 2) for k in (0, 1)))
-        s = np.where(s < _EPS, 1.0, s)
-        d = np.zeros((T, p))
-        sz = []
-        for k in (0, 1):
-            z = raw_sd[k] / s
-            sz.append(np.where(z < _EPS, 1.0, z))
-            d += priors[k] * (alpha[k] * mu[k])[:, None] * sz[k] ** 2
-        M = np.stack([(means[k] - m) / s for k in (0, 1)], axis=-1)  # class means in Z space, (T, p, 2)
-        c = np.concatenate([np.repeat(np.sqrt(priors[k] * (1 - alpha[k]) / counts[k])[:, None], counts[k], 1)
-                            for k in (0, 1)], axis=1)  # row weights of A, (T, n)
-        if n < p and np.all(d > 0):
-            sqd = np.sqrt(d)
-            for k in (0, 1):  # U_k → Y_k = Z_kc / √d
-                buf[:, rows[k]] *= (np.where(raw_sd[k] < _EPS, 1.0, raw_sd[k]) / (s * sqd))[:, None, :]
-            rhs = c[:, :, None] * (buf @ (M / sqd[:, :, None]))  # A D⁻¹ M
-            z = np.empty_like(rhs)
-            for t in range(T):  # (I + A D⁻¹ Aᵀ) z = A D⁻¹ M, upper triangle only (BLAS syrk + LAPACK posv)
-                inner = dsyrk(1.0, buf[t].T, trans=1)
-                inner *= np.outer(c[t], c[t])
-                inner[np.diag_indices(n)] += 1.0
-                z[t] = dposv(inner, rhs[t])[1]
-            sol = M / d[:, :, None] - (buf.transpose(0, 2, 1) @ (c[:, :, None] * z)) / sqd[:, :, None]
-        else:
-            for k in (0, 1):  # U_k → Z_kc
-                buf[:, rows[k]] *= (np.where(raw_sd[k] < _EPS, 1.0, raw_sd[k]) / s)[:, None, :]
-            A = buf * c[:, :, None]
-            cov = A.transpose(0, 2, 1) @ A
-            cov[:, np.arange(p), np.arange(p)] += d
-            sol = np.linalg.solve(cov, M)
-        coef_k = sol.transpose(0, 2, 1)  # (T, 2, p) = Σ⁻¹ m_k
-        icpt_k = -0.5 * np.einsum("tkp,tpk->tk", coef_k, M) + np.log(priors)[None, :]
-        w = (coef_k[:, 1] - coef_k[:, 0]) / s  # back to X space
-        b = (icpt_k[:, 1] - icpt_k[:, 0]) - np.einsum("tp,tp->t", w, m)
-        return LinearScores(coef=w, intercept=b)
+        log_ratio = np.log(priors[1]) - np.log(priors[0])
+        coef, intercept = np.empty((T, p)), np.empty(T)
+        buf = np.empty((n, p))
+        parts = (buf[:n0], buf[n0:])
+        diag = np.arange(n) if n < p else np.arange(p)
+        for t in range(T):
+            np.take(Xt[t], order, axis=0, out=buf)
+            means, var, sd, alpha, mu = [], [], [], [], []
+            for k, V in enumerate(parts):
+                mk = V.mean(0)
+                V -= mk
+                vk = np.einsum("ij,ij->j", V, V) / counts[k]
+                sk = np.sqrt(vk)
+                V /= np.where(sk < _EPS, 1.0, sk)  # U_k: class-standardised
+                g = dsyrk(1.0, V.T, trans=1)  # upper triangle of U_k U_kᵀ
+                dg = np.diagonal(g)
+                fro2 = 2.0 * np.einsum("ij,ij->", g, g) - dg @ dg
+                alpha.append(float(ledoit_wolf_shrinkage_from_stats(np.array([fro2]), dg[None], p)[0]))
+                mu.append(dg.sum() / (counts[k] * p))
+                means.append(mk)
+                var.append(vk)
+                sd.append(sk)
+            m = priors[0] * means[0] + priors[1] * means[1]
+            s = np.sqrt(sum(priors[k] * (var[k] + (means[k] - m) ** 2) for k in (0, 1)))
+            s = np.where(s < _EPS, 1.0, s)
+            d = np.zeros(p)
+            for k in (0, 1):
+                z = sd[k] / s
+                d += priors[k] * alpha[k] * mu[k] * np.where(z < _EPS, 1.0, z) ** 2
+            M = np.stack([(means[0] - m) / s, (means[1] - m) / s], axis=1)  # class means in Z space, (p, 2)
+            if n < p and np.all(d > 0):
+                sqd = np.sqrt(d)
+                for k, V in enumerate(parts):  # U_k → rows of A D^-½ = √(π_k(1−α_k)/n_k) Z_kc / √d
+                    ck = np.sqrt(priors[k] * (1 - alpha[k]) / counts[k])
+                    V *= ck * np.where(sd[k] < _EPS, 1.0, sd[k]) / (s * sqd)
+                Md = M / sqd[:, None]
+                inner = dsyrk(1.0, buf.T, trans=1)
+                inner[diag, diag] += 1.0
+                zz = dposv(inner, buf @ Md)[1]
+                sol = (Md - buf.T @ zz) / sqd[:, None]  # Σ⁻¹M by Woodbury
+            else:
+                for k, V in enumerate(parts):  # U_k → rows of A
+                    V *= np.sqrt(priors[k] * (1 - alpha[k]) / counts[k]) * np.where(sd[k] < _EPS, 1.0, sd[k]) / s
+                cov = dsyrk(1.0, buf.T, trans=0)  # upper triangle of AᵀA
+                cov[diag, diag] += d
+                sol = dposv(cov, M)[1]
+            icpt = -0.5 * np.einsum("pk,pk->k", sol, M)
+            w = (sol[:, 1] - sol[:, 0]) / s  # back to X space
+            coef[t] = w
+            intercept[t] = (icpt[1] - icpt[0]) + log_ratio - w @ m
+        return LinearScores(coef=coef, intercept=intercept)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -292,9 +285,7 @@ def decode_time(X: np.ndarray, y: np.ndarray, folds: Sequence[tuple[np.ndarray, 
     if Xt is None:
         X = sliding_window(np.asarray(X, dtype=np.float64), window)
         Xt = np.ascontiguousarray(X.transpose(2, 0, 1))  # (T, n, p)
-    T, _, p = Xt.shape
     aucs, accs, gens = [], [], []
-    buf = None
     for tr, te in folds:
         if pseudo > 1 or classifier != "lda":
             if pseudo > 1:
@@ -309,13 +300,9 @@ def decode_time(X: np.ndarray, y: np.ndarray, folds: Sequence[tuple[np.ndarray, 
                 gen = model.generalize(Xte_t) if generalize else None
             else:
                 dec, gen = _sliding_decision(classifier, Xtr_t, ytr, Xte_t, generalize, seed)
-        else:  # fast path: reuse one training buffer, score all trials with one product, keep the test ones
+        else:  # fast path: gather each time point's training trials inside the fit, score all trials at once
             order = tr[np.argsort(y[tr], kind="stable")]
-            if buf is None or buf.shape[1] < len(order):
-                buf = np.empty((T, len(order), p))
-            view = buf[:, : len(order)]
-            np.take(Xt, order, axis=1, out=view)
-            model = BatchedLDA().fit_sorted_inplace(view, int((y[tr] == 0).sum()))
+            model = BatchedLDA().fit_indexed(Xt, order, int((y[tr] == 0).sum()))
             yte = y[te]
             dec = model.decision(Xt)[:, te]
             gen = model.generalize(Xt[:, te]) if generalize else None
