@@ -82,7 +82,7 @@ def test_train_embed_evaluate_roundtrip(tmp_path, capsys):
     emb = tmp_path / "emb.npz"
     assert main(["embed", "--model", str(run), "--output", str(emb), "--dataset", "synthetic"]) == 0
     z = np.load(emb)
-    assert set(z.files) == {"y", "common", "local", "both"} and z["both"].shape == (len(z["y"]), 32)
+    assert set(z.files) == {"y", "common", "local", "local_mean", "both"} and z["both"].shape == (len(z["y"]), 32)
     capsys.readouterr()
     assert main(["evaluate", "--embeddings", str(emb), "--view", "common", "--folds", "3", "--inner-folds", "2"]) == 0
     res = json.loads(capsys.readouterr().out)

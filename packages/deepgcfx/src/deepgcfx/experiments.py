@@ -30,6 +30,8 @@ from reprokit import RunDir, atomic_write_json
 
 log = logging.getLogger("deepgcfx")
 
+VIEWS = ("common", "local", "local_mean", "both")
+
 
 def _cached(run: RunDir | None, key: str, fn: Callable[[], dict]) -> dict:
     """Return the stored result of ``key`` or compute, store (atomically) and return it."""
@@ -190,10 +192,11 @@ def plot_results(bench: dict, synth: dict | None, figdir: Path) -> list[Path]:
     plt.close(fig)
 
     fig, axes = plt.subplots(1, 2 if synth else 1, figsize=(8 if synth else 4.5, 3.4), squeeze=False)
-    _bars(axes[0, 0], ["common", "local", "both"], {k.split(":")[1]: v for k, v in acc.items()
-                                                    if k.startswith("deepgcfx:")}, "Ablation (real data)")
+    real = {k.split(":")[1]: v for k, v in acc.items() if k.startswith("deepgcfx:")}
+    _bars(axes[0, 0], [v for v in VIEWS if v in real], real, "Ablation (real data)")
     if synth:
-        _bars(axes[0, 1], ["common", "local", "both"], synth["accuracy"], "Synthetic: predict the global factor")
+        _bars(axes[0, 1], [v for v in VIEWS if v in synth["accuracy"]], synth["accuracy"],
+              "Synthetic: predict the global factor")
         axes[0, 1].axhline(100 * synth["chance"], color="grey", ls="--", lw=1)
     fig.tight_layout()
     paths.append(figdir / "ablation_common_local.png")

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.parametrizations import weight_norm
-from torch_geometric.nn import GINConv, global_add_pool
+from torch_geometric.nn import GINConv, global_add_pool, global_mean_pool
 
 from deepgcfx.losses import deepgcfx_loss, edge_recon_loss, kl_std_normal, reparameterize, sample_negative_edges
 
@@ -144,9 +144,10 @@ class DeepGCFX(nn.Module):
     """deepGCFX: GIN encoder, accumulation, Gaussian posteriors, gated fusion, edge (+ optional feature) decoders.
 
     ``embed`` gives the graph-level views used downstream: ``common`` (μ of the graph-wise common latent),
-    ``local`` (sum over nodes of the local latents' μ, the same readout as GIN/InfoGraph) and ``both``
-    (their concatenation). For node-level tasks ``node_embed`` gives ``both`` = [μ_common of the node's
-    graph, μ_local of the node], its gated fusion ``fused``, and ``local`` alone.
+    ``local`` (sum over nodes of the local latents' μ, the same readout as GIN/InfoGraph), ``local_mean``
+    (their mean: no node-count information) and ``both`` ([common, local]). For node-level tasks
+    ``node_embed`` gives ``both`` = [μ_common of the node's graph, μ_local of the node], its gated fusion
+    ``fused``, and ``local`` alone.
     """
 
     def __init__(self, in_dim: int, hidden: int = 128, latent: int | None = None, layers: int = 3, iters: int = 2,
@@ -195,7 +196,8 @@ class DeepGCFX(nn.Module):
         out = self(data.x, data.edge_index, data.batch, data.num_graphs, common_nodes=False)
         common = out["mu_graph"]
         local = global_add_pool(out["mu_local"], data.batch, size=data.num_graphs)
-        return {"common": common, "local": local, "both": torch.cat([common, local], -1)}
+        local_mean = global_mean_pool(out["mu_local"], data.batch, size=data.num_graphs)
+        return {"common": common, "local": local, "local_mean": local_mean, "both": torch.cat([common, local], -1)}
 
     @torch.no_grad()
     def node_embed(self, data) -> dict[str, Tensor]:
