@@ -36,6 +36,9 @@ def test_smoke_reproduce_writes_a_complete_report(smoke_run):
     scores = json.loads((smoke_run / "scores.json").read_text())
     assert np.array(scores["auc"]).shape[0] == summary["metrics"]["n_subjects"] == 6
     assert (smoke_run / "data" / "bids" / "dataset_description.json").exists()
+    # onset recovery on the planted simulation (deterministic for the preset's seed)
+    c3 = summary["claims"][2]["evidence"]
+    assert all(e is not None and abs(e) <= 0.02 for e in c3["onset_errors_s"])
 
 
 def test_same_seed_same_numbers(tmp_path):

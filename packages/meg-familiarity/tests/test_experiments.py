@@ -16,7 +16,7 @@ def _subjects(n_sub=2, n=40, p=8, T=5):
         rng = np.random.default_rng(s)
         y = np.repeat([0, 1], n // 2)
         X = rng.normal(size=(n, p, T))
-        X[y == 1, 0, 2:] += 1.0
+        X[y == 1, :3, 2:] += 1.5
         out.append(SubjectData(str(s), X, y, np.arange(T) / 100, [f"c{i}" for i in range(p)]))
     return out
 
