@@ -112,6 +112,9 @@ def test_bad_input_exit_2_nothing_overwritten(smoke_run, tmp_path, capsys):
     assert main(bad) == 2
     assert "unknown dataset" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()  # refused before any run directory is made
+    paper = ["reproduce", "--preset", "paper", "--quiet", "--out", str(tmp_path / "p")]
+    assert main(paper) == 2  # MUTAG without --data-dir
+    assert "MUTAG_A.txt" in capsys.readouterr().err and not (tmp_path / "p").exists()
     assert main(["train", "--preset", "smoke", "--quiet", "--method", "vae"]) == 2
     assert main(["--version"]) == 0
 

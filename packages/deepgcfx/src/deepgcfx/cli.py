@@ -121,16 +121,26 @@ def _sections(bench: dict, synth: dict | None, node: dict | None, view: str, set
     return out
 
 
+def _precheck(args: argparse.Namespace) -> None:
+    """Refuse an unknown dataset or missing TU files before start_run makes a run directory."""
+    from deepgcfx.data import check_dataset_name
+    from reprokit import apply_overrides, load_preset
+
+    if args.resume is not None:
+        return
+    name = args.dataset or apply_overrides(load_preset("deepgcfx", args.preset), args.overrides).get("dataset")
+    check_dataset_name(str(name), data_dir_from(args))
+
+
 def reproduce(args: argparse.Namespace) -> int:
-    from deepgcfx.data import check_dataset_name, load_dataset, subsample
+    from deepgcfx.data import load_dataset, subsample
     from deepgcfx.experiments import graph_benchmark, node_level, plot_results, synthetic_check
     from reprokit.distributed import launched_by_torchrun
 
     if launched_by_torchrun():
         raise UsageError("reproduce runs in one process (its SVM evaluations are not sharded); "
                          "use torchrun with `deepgcfx train` only")
-    if args.dataset is not None and args.resume is None:
-        check_dataset_name(args.dataset, data_dir_from(args))
+    _precheck(args)
     ctx = start_run(args, dist="deepgcfx", module="deepgcfx", version=__version__,
                     extra_packages=["torch-geometric", "rdkit", "datamol"])
     _threads()
@@ -176,7 +186,7 @@ def train(args: argparse.Namespace) -> int:
     """Train one model on a dataset; save ``model.pt`` (weights + what is needed to rebuild it) in the run dir."""
     import torch
 
-    from deepgcfx.data import check_dataset_name, load_dataset, subsample
+    from deepgcfx.data import load_dataset, subsample
     from deepgcfx.experiments import train_unit
     from deepgcfx.train import METHODS
     from reprokit import save_checkpoint
@@ -184,8 +194,7 @@ def train(args: argparse.Namespace) -> int:
 
     if args.method not in METHODS:
         raise UsageError(f"unknown --method {args.method!r}; choose one of {', '.join(METHODS)}")
-    if args.dataset is not None and args.resume is None:
-        check_dataset_name(args.dataset, data_dir_from(args))
+    _precheck(args)
     ctx = start_run(args, dist="deepgcfx", module="deepgcfx", version=__version__)
     _threads()
     gs = subsample(load_dataset(ctx.dataset or ctx.cfg["dataset"], ctx.data_dir, seed=ctx.seed),

@@ -116,19 +116,26 @@ def _read_ints(path: Path, cols: int | None = None) -> np.ndarray:
     return arr
 
 
+def require_tu_files(data_dir: Path | str | None, name: str) -> Path:
+    """The folder with ``name``'s TU files, or a UsageError naming every missing file and where to put it."""
+    if data_dir is None:
+        raise UsageError(f"dataset {name} needs --data-dir DIR holding {name}/{name}_A.txt, "
+                         f"{name}_graph_indicator.txt, {name}_graph_labels.txt (TU format)")
+    d = tu_dir(data_dir, name)
+    missing = [f"{name}_{k}.txt" for k in TU_REQUIRED if not (d / f"{name}_{k}.txt").is_file()]
+    if missing:
+        raise UsageError(f"TU dataset {name}: missing {', '.join(missing)} in {d} "
+                         f"(put the unzipped files of https://chrsmrrs.github.io/datasets/ there)")
+    return d
+
+
 def load_tu(data_dir: Path | str, name: str) -> GraphSet:
     """Read a TU dataset (``name_A.txt`` etc.) from ``data_dir`` without downloading anything.
 
     Node features: one-hot node labels, concatenated with node attributes when present; graphs with
     neither get one-hot degree features (with a notice). Graph labels are mapped to 0..C-1.
     """
-    if data_dir is None:
-        raise UsageError(f"dataset {name} needs --data-dir DIR holding {name}/{name}_A.txt etc. (TU format)")
-    d = tu_dir(data_dir, name)
-    missing = [f"{name}_{k}.txt" for k in TU_REQUIRED if not (d / f"{name}_{k}.txt").is_file()]
-    if missing:
-        raise UsageError(f"TU dataset {name}: missing {', '.join(missing)} in {d} "
-                         f"(put the unzipped files of https://chrsmrrs.github.io/datasets/ there)")
+    d = require_tu_files(data_dir, name)
     edges = _read_ints(d / f"{name}_A.txt", 2) - 1
     indicator = _read_ints(d / f"{name}_graph_indicator.txt", 1)[:, 0] - 1
     glabels_raw = _read_ints(d / f"{name}_graph_labels.txt", 1)[:, 0]
@@ -410,8 +417,11 @@ def load_dataset(name: str, data_dir: Path | str | None = None, seed: int = 0,
 
 
 def check_dataset_name(name: str, data_dir: Path | str | None = None) -> None:
-    """Refuse a dataset name this package cannot read (before any work or run directory is made)."""
-    if name in ("solubility", "synthetic", "molecules", *TU_KNOWN):
+    """Refuse a dataset this package cannot read, or whose TU files are missing (before any run dir is made)."""
+    if name in ("solubility", "synthetic", "molecules"):
+        return
+    if name in TU_KNOWN:
+        require_tu_files(data_dir, name)
         return
     if name in NODE_LEVEL:
         raise UsageError(f"{name} is a node-level graph; graph-level commands need a graph dataset "
