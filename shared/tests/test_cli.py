@@ -55,9 +55,19 @@ def test_user_errors_exit_2_with_one_line(toy, capsys):
     assert err.startswith("error: --set nope") and "\n" not in err
     assert toy_pkg.main(["reproduce", "--dataset", "imagenet"]) == 2
     assert "choose one of: toy" in capsys.readouterr().err
+    assert toy_pkg.main(["reproduce", "--set", "lr=-1"]) == 2
+    assert "lr must be positive" in capsys.readouterr().err
     assert toy_pkg.main(["reproduce", "--preset", "huge"]) == 2  # argparse's own usage error
     assert toy_pkg.main(["reproduce", "--resume", str(toy / "missing")]) == 2
-    assert not (toy / "runs" / "toy").exists() or not any(p for p in _runs(toy) if (p / "summary.json").exists())
+    assert _runs(toy) == []  # a user mistake leaves no run directory behind
+
+
+def test_train_run_without_claims_finishes(toy):
+    assert toy_pkg.main(["train", "--preset", "smoke", "--quiet"]) == 0
+    (run,) = _runs(toy)
+    s = json.loads((run / "summary.json").read_text())
+    assert s["claims"] == [] and s["metrics"]["loss"] < 1.0
+    assert "## Claims" not in (run / "report.md").read_text()
 
 
 def test_out_refuses_a_finished_run_and_overwrites_nothing(toy, capsys):

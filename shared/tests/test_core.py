@@ -120,9 +120,12 @@ def test_index_lists_unbuilt_packages_and_latest_runs(tmp_path):
     s = Summary("a", "0.1", "quick", "toy", "real toy data", 0, 12.0, {},
                 [Claim("C1", "claim one", "85 ms", "reproduced", {"onset_ms": 90}, ours="90 ms")])
     write_summary(run.path, s)
+    train_run = RunDir.create("a", "quick", root=tmp_path / "runs")  # newer, but a claimless train run
+    write_summary(train_run.path, Summary("a", "0.1", "quick", "toy", "x", 0, 1.0, {}, []), require_claims=False)
     rows = build_index([("a", "Paper A"), ("b", "Paper B"), ("c", "Paper C")], tmp_path / "packages",
                        tmp_path / "runs", tmp_path / "reports")
     assert [r["status"] for r in rows] == ["ok", "no finished run", "not built yet"]
+    assert rows[0]["run_dir"] == run.path
     md = (tmp_path / "reports" / "index.md").read_text()
     assert "| a: Paper A | C1: claim one | 85 ms | 90 ms | **reproduced** | real toy data | 12 s |" in md
     assert "c: Paper C | not built yet" in md

@@ -96,12 +96,17 @@ def _resolved_run_section(args: argparse.Namespace, cfg: dict[str, Any]) -> dict
 
 
 def start_run(args: argparse.Namespace, *, dist: str, module: str, version: str, torch: bool = True,
-              extra_packages: Sequence[str] = ()) -> RunContext:
+              extra_packages: Sequence[str] = (),
+              precheck: Callable[[dict[str, Any], dict[str, Any]], None] | None = None) -> RunContext:
     """Resolve preset + overrides, create (or resume) the run directory, set up logging and seeds.
 
     The saved ``config.yaml`` holds the package's config plus a ``run`` section (preset, seed,
     dataset, data_dir, device); ``--resume`` restores both from it, so a resumed run computes
     exactly what the killed one would have.
+
+    ``precheck(cfg, run_section)`` runs on the resolved config before anything is written: it
+    raises ``UsageError`` for bad input (unknown dataset, missing files, impossible settings), so
+    a user mistake leaves no run directory behind.
     """
     resumed = args.resume is not None
     if resumed:
@@ -118,6 +123,8 @@ def start_run(args: argparse.Namespace, *, dist: str, module: str, version: str,
         runsec = _resolved_run_section(args, cfg)
         previous = 0.0
         run = None
+    if precheck is not None:
+        precheck(cfg, runsec)
 
     device = None
     dist_info = None
@@ -180,8 +187,13 @@ def _create_rundir_on_all_ranks(dist: str, preset: str, out: Path | None, dist_i
 
 def finish_run(ctx: RunContext, *, dataset: str, data_note: str, metrics: dict[str, Any], claims: list[Claim],
                title: str = "", setting: str = "", figures: Sequence[str | Path] = (),
-               sections: list[tuple[str, str]] | None = None, extra: dict[str, Any] | None = None) -> Summary:
-    """Write ``summary.json`` and ``report.md`` (rank 0 only) and return the summary."""
+               sections: list[tuple[str, str]] | None = None, extra: dict[str, Any] | None = None,
+               require_claims: bool = True) -> Summary:
+    """Write ``summary.json`` and ``report.md`` (rank 0 only) and return the summary.
+
+    ``reproduce`` must give claims; a ``train``/``evaluate`` run passes ``claims=[]`` with
+    ``require_claims=False`` so that it, too, is marked finished.
+    """
     rel = [str(Path(f).relative_to(ctx.run.path)) if Path(f).is_absolute() else str(f) for f in figures]
     summary = Summary(package=ctx.dist, version=ctx.version, preset=ctx.preset, dataset=dataset,
                       data_note=data_note, seed=ctx.seed, runtime_s=round(ctx.runtime_s, 2), metrics=metrics,
@@ -191,7 +203,7 @@ def finish_run(ctx: RunContext, *, dataset: str, data_note: str, metrics: dict[s
     if is_main_process():
         ctx.run.log_metrics({"event": "session_end", "runtime_s": time.time() - ctx.started})
         write_report(ctx.run.path, summary, sections)
-        write_summary(ctx.run.path, summary)  # last: its presence marks the run finished
+        write_summary(ctx.run.path, summary, require_claims=require_claims)  # last: marks the run finished
         log.info("report: %s", ctx.run.path / "report.md")
     return summary
 

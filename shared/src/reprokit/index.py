@@ -21,7 +21,7 @@ def latest_summary(runs_root: Path, dist: str, preset: str | None = None) -> tup
             d = json.loads(p.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError):
             continue
-        if preset is None or d.get("preset") == preset:
+        if d.get("claims") and (preset is None or d.get("preset") == preset):  # a reproduce run
             found.append((p.stat().st_mtime, p.parent, d))
     if not found:
         return None

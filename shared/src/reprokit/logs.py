@@ -9,6 +9,8 @@ from pathlib import Path
 FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 DATEFMT = "%H:%M:%S"
 _HANDLER_TAG = "_reprokit_handler"
+# Libraries that flood a DEBUG-level run log with their internals (font lookup, image plugins).
+NOISY_LOGGERS = ("matplotlib", "PIL", "numba", "urllib3", "fsspec", "h5py", "asyncio")
 
 
 def get_logger(name: str) -> logging.Logger:
@@ -40,3 +42,5 @@ def setup_logging(log_file: str | Path | None = None, quiet: bool = False, level
         setattr(fh, _HANDLER_TAG, True)
         root.addHandler(fh)
     root.setLevel(min(level, logging.DEBUG if log_file else level))
+    for name in NOISY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)

@@ -63,12 +63,16 @@ class Summary:
         return d
 
 
-def validate_summary(d: dict[str, Any]) -> None:
-    """Raise ``ValueError`` unless ``d`` follows the schema of DESIGN.md."""
+def validate_summary(d: dict[str, Any], require_claims: bool = True) -> None:
+    """Raise ``ValueError`` unless ``d`` follows the schema of DESIGN.md.
+
+    A ``reproduce`` summary needs at least one claim; ``require_claims=False`` admits the claimless
+    summary of a ``train``/``evaluate`` run.
+    """
     missing = [k for k in REQUIRED_KEYS if k not in d]
     if missing:
         raise ValueError(f"summary lacks {missing}")
-    if not isinstance(d["claims"], list) or not d["claims"]:
+    if not isinstance(d["claims"], list) or (require_claims and not d["claims"]):
         raise ValueError("summary needs at least one claim")
     for c in d["claims"]:
         miss = [k for k in CLAIM_KEYS if k not in c]
@@ -82,9 +86,10 @@ def validate_summary(d: dict[str, Any]) -> None:
         raise ValueError("runtime_s must be a non-negative number")
 
 
-def write_summary(run_path: str | os.PathLike, summary: Summary | dict[str, Any]) -> Path:
+def write_summary(run_path: str | os.PathLike, summary: Summary | dict[str, Any],
+                  require_claims: bool = True) -> Path:
     d = summary.to_dict() if isinstance(summary, Summary) else dict(summary)
-    validate_summary(d)
+    validate_summary(d, require_claims=require_claims)
     return atomic_write_json(Path(run_path) / "summary.json", d)
 
 
@@ -121,13 +126,15 @@ def render_report(summary: Summary | dict[str, Any], sections: list[tuple[str, s
     ]
     if d.get("setting"):
         lines.append(f"- setting: {d['setting']}")
-    lines += [f"- runtime: {d['runtime_s']:.1f} s", "", "## Claims", "",
-              "| # | claim | paper | this run | verdict |", "|---|---|---|---|---|"]
+    lines += [f"- runtime: {d['runtime_s']:.1f} s", ""]
+    if d["claims"]:
+        lines += ["## Claims", "", "| # | claim | paper | this run | verdict |", "|---|---|---|---|---|"]
     for c in d["claims"]:
         ours = c.get("ours") or _fmt(c["evidence"])
         lines.append(f"| {_cell(c['id'])} | {_cell(c['statement'])} | {_cell(c['paper'])} | {_cell(ours)} "
                      f"| **{c['verdict']}** |")
-    lines += ["", "### Evidence", ""]
+    if d["claims"]:
+        lines += ["", "### Evidence", ""]
     for c in d["claims"]:
         lines.append(f"**{c['id']}**: " + ", ".join(f"{k} = {_fmt(v)}" for k, v in c["evidence"].items()))
         if c.get("note"):
