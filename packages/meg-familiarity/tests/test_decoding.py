@@ -50,6 +50,10 @@ def test_ledoit_wolf_from_gram_matches_sklearn():
         U = rng.normal(size=(n, p)) @ rng.normal(size=(p, p))
         U -= U.mean(0)
         assert ledoit_wolf_shrinkage_from_gram(U @ U.T, p) == pytest.approx(ledoit_wolf_shrinkage(U), rel=1e-10)
+        G = U @ U.T
+        dg = np.diag(G)
+        assert _lw_scalar(float((G**2).sum()), float(dg.sum()), float(dg @ dg), n, p)[0] == pytest.approx(
+            ledoit_wolf_shrinkage(U), rel=1e-10)
 
 
 def test_auc_matches_sklearn_with_ties():

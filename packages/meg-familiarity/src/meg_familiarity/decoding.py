@@ -94,6 +94,17 @@ def ledoit_wolf_shrinkage_from_stats(fro2: np.ndarray, diag: np.ndarray, n_featu
         return np.where(beta == 0, 0.0, beta / delta)
 
 
+def _lw_scalar(fro2: float, trace: float, diag2: float, n: int, p: int) -> tuple[float, float]:
+    """:func:`ledoit_wolf_shrinkage_from_stats` for one Gram matrix in plain floats (the per-time-point loop)."""
+    trace_c = trace / n
+    mu = trace_c / p
+    delta_ = fro2 / n**2
+    beta = (diag2 / n - delta_) / (p * n)
+    delta = (delta_ - 2.0 * mu * trace_c + p * mu**2) / p
+    beta = min(beta, delta)
+    return (0.0 if beta == 0 else beta / delta), mu
+
+
 def ledoit_wolf_shrinkage_from_gram(gram: np.ndarray, n_features: int) -> np.ndarray:
     """Ledoit-Wolf shrinkage of centred data U (n×p) from its Gram matrix G = U Uᵀ (batched: (..., n, n)).
 
@@ -173,8 +184,9 @@ class BatchedLDA:
                 g = dsyrk(1.0, V.T, trans=1)  # upper triangle of U_k U_kᵀ
                 dg = np.diagonal(g)
                 fro2 = 2.0 * np.einsum("ij,ij->", g, g) - dg @ dg
-                alpha.append(float(ledoit_wolf_shrinkage_from_stats(np.array([fro2]), dg[None], p)[0]))
-                mu.append(dg.sum() / (counts[k] * p))
+                a, mu_k = _lw_scalar(float(fro2), float(dg.sum()), float(dg @ dg), counts[k], p)
+                alpha.append(a)
+                mu.append(mu_k)
                 means.append(mk)
                 var.append(vk)
                 sd.append(sk)
