@@ -79,6 +79,8 @@ def test_train_embed_evaluate_roundtrip(tmp_path, capsys):
     assert main(["train", "--preset", "smoke", "--method", "deepgcfx", "--out", str(run), "--quiet",
                  "--dataset", "synthetic", "--set", "train.epochs=1"]) == 0
     assert (run / "model.pt").is_file()
+    trained = json.loads((run / "summary.json").read_text())  # a train run is finished, with no claims
+    assert trained["claims"] == [] and trained["metrics"]["method"] == "deepgcfx" and trained["metrics"]["epochs"] == 1
     emb = tmp_path / "emb.npz"
     assert main(["embed", "--model", str(run), "--output", str(emb), "--dataset", "synthetic"]) == 0
     z = np.load(emb)

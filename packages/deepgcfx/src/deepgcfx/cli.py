@@ -121,15 +121,12 @@ def _sections(bench: dict, synth: dict | None, node: dict | None, view: str, set
     return out
 
 
-def _precheck(args: argparse.Namespace) -> None:
+def _precheck(cfg: dict, run: dict) -> None:
     """Refuse an unknown dataset or missing TU files before start_run makes a run directory."""
     from deepgcfx.data import check_dataset_name
-    from reprokit import apply_overrides, load_preset
 
-    if args.resume is not None:
-        return
-    name = args.dataset or apply_overrides(load_preset("deepgcfx", args.preset), args.overrides).get("dataset")
-    check_dataset_name(str(name), data_dir_from(args))
+    data_dir = Path(run["data_dir"]) if run.get("data_dir") else None
+    check_dataset_name(str(run.get("dataset") or cfg.get("dataset")), data_dir)
 
 
 def reproduce(args: argparse.Namespace) -> int:
@@ -140,9 +137,8 @@ def reproduce(args: argparse.Namespace) -> int:
     if launched_by_torchrun():
         raise UsageError("reproduce runs in one process (its SVM evaluations are not sharded); "
                          "use torchrun with `deepgcfx train` only")
-    _precheck(args)
     ctx = start_run(args, dist="deepgcfx", module="deepgcfx", version=__version__,
-                    extra_packages=["torch-geometric", "rdkit", "datamol"])
+                    extra_packages=["torch-geometric", "rdkit", "datamol"], precheck=_precheck)
     _threads()
     cfg = ctx.cfg
     name = ctx.dataset or cfg["dataset"]
@@ -194,8 +190,7 @@ def train(args: argparse.Namespace) -> int:
 
     if args.method not in METHODS:
         raise UsageError(f"unknown --method {args.method!r}; choose one of {', '.join(METHODS)}")
-    _precheck(args)
-    ctx = start_run(args, dist="deepgcfx", module="deepgcfx", version=__version__)
+    ctx = start_run(args, dist="deepgcfx", module="deepgcfx", version=__version__, precheck=_precheck)
     _threads()
     gs = subsample(load_dataset(ctx.dataset or ctx.cfg["dataset"], ctx.data_dir, seed=ctx.seed),
                    int(ctx.cfg.get("max_graphs", 0)), ctx.seed)
@@ -207,6 +202,8 @@ def train(args: argparse.Namespace) -> int:
     save_checkpoint(path, {"method": args.method, "in_dim": gs.num_features, "model_cfg": ctx.cfg["model"],
                            "dataset": gs.name, "state_dict": {k: v.cpu() for k, v in model.state_dict().items()},
                            "torch": torch.__version__})
+    finish_run(ctx, dataset=gs.name, data_note=gs.note, claims=[], require_claims=False,
+               metrics={"method": args.method, "final_loss": rec["history"][-1], "epochs": len(rec["history"])})
     print(f"{args.method}: final loss {rec['history'][-1]:.4f} after {len(rec['history'])} epochs; model: {path}")
     return 0
 
