@@ -11,6 +11,7 @@ from sklearn.preprocessing import StandardScaler
 
 from meg_familiarity.decoding import (
     BatchedLDA,
+    _lw_scalar,
     auc_from_scores,
     decode_time,
     ledoit_wolf_shrinkage_from_gram,
