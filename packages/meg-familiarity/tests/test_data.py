@@ -112,3 +112,24 @@ def test_bad_inputs_raise_usage_errors(tmp_path, tiny_bids):
     eeg.save(tmp_path / "eeg_raw.fif")
     with pytest.raises(UsageError, match="is it an MEG recording"):
         load_raw_events(tmp_path / "eeg_raw.fif", COND, Preproc(), tmp_path / "r-eve.fif")
+
+
+def test_bids_events_without_codes_use_trial_type_names(tiny_bids, tmp_path):
+    import shutil
+
+    import pandas as pd
+
+    root, ds = tiny_bids
+    copy = tmp_path / "bids"
+    shutil.copytree(root, copy)
+    for tsv in copy.glob("sub-*/meg/*_events.tsv"):
+        df = pd.read_csv(tsv, sep="\t")
+        df["trial_type"] = ["Famous" if v in (5, 6, 7) else "Unfamiliar" for v in df["value"]]
+        df.drop(columns=["value"]).to_csv(tsv, sep="\t", index=False)
+    pp = Preproc(l_freq=None, h_freq=None, tmin=-0.1, tmax=0.3, trigger_delay=0.0345)
+    subs = load_bids(copy, COND, pp, subjects=["01"])
+    np.testing.assert_array_equal(subs[0].y, ds.subjects[0].label)
+    for tsv in copy.glob("sub-*/meg/*_events.tsv"):
+        pd.read_csv(tsv, sep="\t").drop(columns=["trial_type"]).to_csv(tsv, sep="\t", index=False)
+    with pytest.raises(UsageError, match="neither a value/trigger column"):
+        load_bids(copy, COND, pp, subjects=["01"])

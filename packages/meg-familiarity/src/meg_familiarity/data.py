@@ -231,9 +231,30 @@ def bids_subjects(root: str | Path) -> list[str]:
     return sorted(get_entity_vals(root, "subject"))
 
 
+def _event_codes(df, conditions: dict[str, list], names: dict[str, list] | None, path) -> np.ndarray:
+    """Trigger codes of an events.tsv: its ``value`` (or ``trigger``) column, else its ``trial_type`` names
+    mapped through ``names`` (e.g. Famous → the first familiar code); NaN where an event has neither."""
+    import pandas as pd
+
+    for col in ("value", "trigger"):
+        if col in df:
+            return pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=float)
+    if "trial_type" in df and names:
+        lookup = {n: conditions[c][0] for c in ("familiar", "unfamiliar") for n in names.get(c, []) if conditions[c]}
+        return np.array([lookup.get(str(t), np.nan) for t in df["trial_type"]], dtype=float)
+    raise UsageError(f"{path} has neither a value/trigger column with the codes nor trial_type names to map; "
+                     f"add one, or give data.names")
+
+
 def load_bids(root: str | Path, conditions: dict[str, list], pp: Preproc, task: str = "facerecognition",
-              subjects: list[str] | None = None, quiet: bool = True) -> list[SubjectData]:
-    """Every run of every subject of a BIDS MEG dataset → one :class:`SubjectData` per subject."""
+              subjects: list[str] | None = None, quiet: bool = True,
+              names: dict[str, list] | None = None) -> list[SubjectData]:
+    """Every run of every subject of a BIDS MEG dataset → one :class:`SubjectData` per subject.
+
+    Codes come from events.tsv's ``value`` (or ``trigger``) column; without one, ``trial_type`` names are
+    mapped through ``names`` (default: ds000117's Famous / Unfamiliar).
+    """
+    names = WAKEMAN_HENSON["names"] if names is None else names
     import pandas as pd
     from mne_bids import BIDSPath, read_raw_bids
 
@@ -257,10 +278,8 @@ def load_bids(root: str | Path, conditions: dict[str, list], pp: Preproc, task: 
             if not Path(ev_path.fpath).exists():
                 raise UsageError(f"{ev_path.fpath} missing: BIDS MEG data needs an events.tsv per run")
             df = pd.read_csv(ev_path.fpath, sep="\t")
-            if "value" not in df:
-                raise UsageError(f"{ev_path.fpath} has no 'value' column with the trigger codes")
             onset = pd.to_numeric(df["onset"], errors="coerce").to_numpy()
-            vals = pd.to_numeric(df["value"], errors="coerce").to_numpy()
+            vals = _event_codes(df, conditions, names, ev_path.fpath)
             ok = ~np.isnan(onset) & ~np.isnan(vals)
             samples = raw.first_samp + np.round(onset[ok] * raw.info["sfreq"]).astype(int)
             events = np.column_stack([samples, np.zeros(ok.sum(), int), vals[ok].astype(int)])
