@@ -53,14 +53,22 @@ def reproduce(args: argparse.Namespace) -> int:
         group = ex._cached(ck, "group_stats", lambda: ex.group_statistics(dec["auc"], times, cfg["stats"], seed))
         timings["decoding_s"] = time.time() - t0
         ctx.run.log_metrics({"stage": "decoding", "onset": group["onset"], "peak_auc": group["peak_auc"]})
+        log.info("decoding: %d subjects, group onset %s, peak AUC %.3f (%.1f s)", len(subjects), _ms(group["onset"]),
+                 group["peak_auc"], timings["decoding_s"])
         t0 = time.time()
         ctrl = (ex._cached(ck, "control", lambda: ex.low_level_control(subjects, root, cfg, seed, ck, ctx.quiet))
                 if cfg["control"].get("enabled", True) else None)
         timings["control_s"] = time.time() - t0
+        if ctrl:
+            log.info("control: attributes AUC %.3f, matched-image onset %s (%.1f s)", ctrl["attribute_auc"],
+                     _ms((ctrl.get("matched") or {}).get("onset")), timings["control_s"])
         t0 = time.time()
         gt = (ex._cached(ck, "ground_truth", lambda: ex.ground_truth(cfg, seed, ck, ctx.quiet))
               if cfg["ground_truth"].get("enabled", True) else None)
         timings["ground_truth_s"] = time.time() - t0
+        if gt:
+            log.info("ground truth: onset errors %s s, false onsets %d/%d (%.1f s)", gt["onset_errors"],
+                     gt["n_false_onsets"], gt["n_null"], timings["ground_truth_s"])
 
     planted = truth.get("onset") if truth else None
     figs = [fg.decoding_timecourse(ctx.run.figures / "decoding_auc.png", times, dec["auc"], group,
@@ -437,8 +445,8 @@ def _main(argv=None) -> int:
     import mne
 
     mne.set_log_level("WARNING")
-    logging.getLogger("PIL").setLevel(logging.WARNING)
-    logging.getLogger("matplotlib").setLevel(logging.WARNING)
+    for noisy in ("PIL", "matplotlib", "filelock"):  # their DEBUG lines would flood run.log
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     if args.cmd == "reproduce":
         return reproduce(args)
     if args.cmd == "simulate":
