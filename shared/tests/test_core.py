@@ -130,3 +130,22 @@ def test_index_lists_unbuilt_packages_and_latest_runs(tmp_path):
     assert "| a: Paper A | C1: claim one | 85 ms | 90 ms | **reproduced** | real toy data | 12 s |" in md
     assert "c: Paper C | not built yet" in md
     assert "<b>reproduced</b>" in Path(tmp_path / "reports" / "index.html").read_text()
+
+
+def test_stages_compute_once_and_read_back(tmp_path):
+    from reprokit import cached_arrays, cached_json
+
+    calls = []
+
+    def stage():
+        calls.append(1)
+        return {"acc": np.float64(0.5), "per_seed": np.array([0.25, 0.75])}
+
+    first = cached_json(tmp_path, "s1", stage)
+    again = cached_json(tmp_path, "s1", stage)
+    assert first == again == {"acc": 0.5, "per_seed": [0.25, 0.75]} and len(calls) == 1
+    assert cached_json(None, "s1", stage)["acc"] == 0.5 and len(calls) == 2  # no directory: no cache
+    arrays = cached_arrays(tmp_path, "a1", lambda: {"x": np.arange(6.0).reshape(2, 3)})
+    back = cached_arrays(tmp_path, "a1", lambda: {"x": np.zeros(1)})
+    np.testing.assert_array_equal(back["x"], arrays["x"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a1.npz", "s1.json"]

@@ -13,6 +13,7 @@ from reprokit.progress import progress
 from reprokit.report import VERDICTS, Claim, Summary, verdict_from_test, write_report, write_summary
 from reprokit.rundir import RunDir
 from reprokit.seeding import seed_everything, seed_worker
+from reprokit.stages import cached_arrays, cached_json
 
 __version__ = "0.1.0"
 
@@ -28,6 +29,8 @@ __all__ = [
     "atomic_write_bytes",
     "atomic_write_json",
     "atomic_write_text",
+    "cached_arrays",
+    "cached_json",
     "finish_run",
     "get_logger",
     "load_checkpoint",

@@ -10,7 +10,7 @@ FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 DATEFMT = "%H:%M:%S"
 _HANDLER_TAG = "_reprokit_handler"
 # Libraries that flood a DEBUG-level run log with their internals (font lookup, image plugins).
-NOISY_LOGGERS = ("matplotlib", "PIL", "numba", "urllib3", "fsspec", "h5py", "asyncio")
+NOISY_LOGGERS = ("matplotlib", "PIL", "numba", "urllib3", "fsspec", "h5py", "asyncio", "filelock")
 
 
 def get_logger(name: str) -> logging.Logger:

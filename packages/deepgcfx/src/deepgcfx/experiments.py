@@ -12,10 +12,8 @@ training state under ``checkpoints/``, so ``--resume`` skips finished units and 
 
 from __future__ import annotations
 
-import json
 import logging
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,24 +24,16 @@ from deepgcfx.baselines import wl_features
 from deepgcfx.data import GraphSet, load_node_graph, make_synthetic
 from deepgcfx.evaluate import mean_std, node_probe, svm_cv
 from deepgcfx.train import build_model, embed, fit
-from reprokit import RunDir, atomic_write_json
+from reprokit import RunDir, cached_json
 
 log = logging.getLogger("deepgcfx")
 
 VIEWS = ("common", "local", "local_mean", "both")
 
 
-def _cached(run: RunDir | None, key: str, fn: Callable[[], dict]) -> dict:
-    """Return the stored result of ``key`` or compute, store (atomically) and return it."""
-    if run is None:
-        return fn()
-    path = run.checkpoints / "results" / f"{key}.json"
-    if path.exists():
-        log.info("resume: %s already done", key)
-        return json.loads(path.read_text())
-    res = fn()
-    atomic_write_json(path, res)
-    return res
+def _results_dir(run: RunDir | None) -> Path | None:
+    """Where each finished (method, seed) result is kept, so that ``--resume`` skips it."""
+    return None if run is None else run.checkpoints / "results"
 
 
 def _svm(X: np.ndarray, y: np.ndarray, seed: int, ecfg: dict, kernel: str = "rbf") -> dict:
@@ -90,7 +80,7 @@ def graph_benchmark(gs: GraphSet, cfg: dict, seeds: list[int], run: RunDir | Non
                 rec["acc"] = {v: _svm(X, y, seed, ecfg)["acc"] for v, X in views.items()}
                 return rec
 
-            res = _cached(run, key, unit)
+            res = cached_json(_results_dir(run), key, unit)
             for view, acc in res["acc"].items():
                 name = method if view == "graph" else f"{method}:{view}"
                 per_seed.setdefault(name, []).append(acc)
@@ -101,7 +91,7 @@ def graph_benchmark(gs: GraphSet, cfg: dict, seeds: list[int], run: RunDir | Non
                 X = wl_features(gs.graphs, int(ecfg["wl_iterations"]))
                 return {"acc": _svm(X @ X.T, y, seed, ecfg, kernel="precomputed")["acc"]}
 
-            per_seed.setdefault("wl", []).append(_cached(run, f"wl-s{seed}", wl_unit)["acc"])
+            per_seed.setdefault("wl", []).append(cached_json(_results_dir(run), f"wl-s{seed}", wl_unit)["acc"])
     summary = {k: dict(zip(("mean", "std"), mean_std(v))) | {"per_seed": v} for k, v in per_seed.items()}
     return {"accuracy": summary, "histories": histories,
             "train_s": {k: float(np.mean(v)) for k, v in timings.items()}}
@@ -123,7 +113,7 @@ def synthetic_check(cfg: dict, seeds: list[int], run: RunDir | None = None, devi
             rec["acc"] = {v: _svm(X, gs.labels, seed, cfg["eval"])["acc"] for v, X in views.items()}
             return rec
 
-        res = _cached(run, f"synthetic-s{seed}", unit)
+        res = cached_json(_results_dir(run), f"synthetic-s{seed}", unit)
         for view, acc in res["acc"].items():
             per_seed.setdefault(view, []).append(acc)
     return {"accuracy": {k: dict(zip(("mean", "std"), mean_std(v))) | {"per_seed": v} for k, v in per_seed.items()},
@@ -153,7 +143,7 @@ def node_level(cfg: dict, seeds: list[int], run: RunDir | None = None, device: t
                 return {v: node_probe(X, y, splits=int(ncfg["splits"]), train_frac=float(ncfg["train_frac"]),
                                       seed=seed)["acc"] for v, X in views.items()}
 
-            for view, acc in _cached(run, f"node-{name}-s{seed}", unit).items():
+            for view, acc in cached_json(_results_dir(run), f"node-{name}-s{seed}", unit).items():
                 rows.setdefault(view, []).append(acc)
         out[name] = {"note": note, "accuracy": {k: dict(zip(("mean", "std"), mean_std(v))) for k, v in rows.items()}}
     return out

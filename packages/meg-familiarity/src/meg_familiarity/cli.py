@@ -12,7 +12,17 @@ from typing import Any
 import numpy as np
 
 from meg_familiarity import __version__
-from reprokit import Claim, UsageError, add_run_args, atomic_write_json, finish_run, run_main, start_run
+from reprokit import (
+    Claim,
+    UsageError,
+    add_run_args,
+    atomic_write_json,
+    cached_arrays,
+    cached_json,
+    finish_run,
+    run_main,
+    start_run,
+)
 from reprokit.report import verdict_from_test
 
 log = logging.getLogger("meg_familiarity")
@@ -48,22 +58,22 @@ def reproduce(args: argparse.Namespace) -> int:
         timings["data_s"] = time.time() - t0
         times = subjects[0].times
         t0 = time.time()
-        dec = ex._cached_arrays(ck, "decode_all", lambda: ex.decode_group(subjects, cfg["decoding"], seed,
+        dec = cached_arrays(ck, "decode_all", lambda: ex.decode_group(subjects, cfg["decoding"], seed,
                                                                           cfg.get("n_jobs", 1), quiet=ctx.quiet))
-        group = ex._cached(ck, "group_stats", lambda: ex.group_statistics(dec["auc"], times, cfg["stats"], seed))
+        group = cached_json(ck, "group_stats", lambda: ex.group_statistics(dec["auc"], times, cfg["stats"], seed))
         timings["decoding_s"] = time.time() - t0
         ctx.run.log_metrics({"stage": "decoding", "onset": group["onset"], "peak_auc": group["peak_auc"]})
         log.info("decoding: %d subjects, group onset %s, peak AUC %.3f (%.1f s)", len(subjects), _ms(group["onset"]),
                  group["peak_auc"], timings["decoding_s"])
         t0 = time.time()
-        ctrl = (ex._cached(ck, "control", lambda: ex.low_level_control(subjects, root, cfg, seed, ck, ctx.quiet))
+        ctrl = (cached_json(ck, "control", lambda: ex.low_level_control(subjects, root, cfg, seed, ck, ctx.quiet))
                 if cfg["control"].get("enabled", True) else None)
         timings["control_s"] = time.time() - t0
         if ctrl:
             log.info("control: attributes AUC %.3f, matched-image onset %s (%.1f s)", ctrl["attribute_auc"],
                      _ms((ctrl.get("matched") or {}).get("onset")), timings["control_s"])
         t0 = time.time()
-        gt = (ex._cached(ck, "ground_truth", lambda: ex.ground_truth(cfg, seed, ck, ctx.quiet))
+        gt = (cached_json(ck, "ground_truth", lambda: ex.ground_truth(cfg, seed, ck, ctx.quiet))
               if cfg["ground_truth"].get("enabled", True) else None)
         timings["ground_truth_s"] = time.time() - t0
         if gt:
@@ -445,8 +455,6 @@ def _main(argv=None) -> int:
     import mne
 
     mne.set_log_level("WARNING")
-    for noisy in ("PIL", "matplotlib", "filelock"):  # their DEBUG lines would flood run.log
-        logging.getLogger(noisy).setLevel(logging.WARNING)
     if args.cmd == "reproduce":
         return reproduce(args)
     if args.cmd == "simulate":

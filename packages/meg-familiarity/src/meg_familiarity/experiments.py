@@ -20,40 +20,9 @@ from meg_familiarity import control, stats
 from meg_familiarity.data import Preproc, SubjectData, load_bids, load_epochs_fif, load_stimuli
 from meg_familiarity.decoding import decode_time, make_folds
 from meg_familiarity.simulate import SimConfig, simulate_dataset, simulate_epochs, write_bids
-from reprokit import UsageError, atomic_write_json
+from reprokit import UsageError, cached_arrays, cached_json
 
 log = logging.getLogger("meg_familiarity")
-
-
-# ----------------------------------------------------------------------------------------------
-# checkpoint helpers
-# ----------------------------------------------------------------------------------------------
-def _cached(ckdir: Path | None, name: str, fn):
-    """Return the JSON-able result of ``fn()``, stored once under ckdir/name.json (skipped on resume)."""
-    if ckdir is None:
-        return fn()
-    path = Path(ckdir) / f"{name}.json"
-    if path.exists():
-        log.info("resume: %s already done", name)
-        return json.loads(path.read_text())
-    out = fn()
-    atomic_write_json(path, out)
-    return out
-
-
-def _cached_arrays(ckdir: Path | None, name: str, fn) -> dict[str, np.ndarray]:
-    if ckdir is None:
-        return fn()
-    path = Path(ckdir) / f"{name}.npz"
-    if path.exists():
-        log.info("resume: %s already done", name)
-        with np.load(path) as z:
-            return {k: z[k] for k in z.files}
-    out = fn()
-    tmp = path.with_suffix(".tmp.npz")
-    np.savez(tmp, **out)
-    tmp.replace(path)
-    return out
 
 
 # ----------------------------------------------------------------------------------------------
@@ -196,7 +165,7 @@ def low_level_control(subjects: list[SubjectData], root: Path | None, cfg: dict[
     if len(kept) < 20:
         out["matched"] = None
         return out
-    md = _cached_arrays(ckdir, "decode_matched",
+    md = cached_arrays(ckdir, "decode_matched",
                         lambda: decode_group(subjects, cfg["decoding"], seed + 100, cfg.get("n_jobs", 1), trials,
                                              generalize=False, quiet=quiet))
     out["matched_auc"] = md["auc"].mean(0).tolist()
@@ -260,7 +229,7 @@ def ground_truth(cfg: dict[str, Any], seed: int, ckdir: Path | None, quiet: bool
 
     results = []
     for kind, i in progress(jobs, quiet=quiet, desc="ground-truth simulations"):
-        results.append(_cached(ckdir, f"gt_{kind}_{i:03d}", lambda kind=kind, i=i: run_one(kind, i)))
+        results.append(cached_json(ckdir, f"gt_{kind}_{i:03d}", lambda kind=kind, i=i: run_one(kind, i)))
     planted = [r for r in results if r["kind"] == "planted"]
     null = [r for r in results if r["kind"] == "null"]
     errors = [None if r["onset"] is None else r["onset"] - onset_true for r in planted]
