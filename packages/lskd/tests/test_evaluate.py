@@ -112,5 +112,8 @@ def test_grid_claim_verdicts_follow_the_numbers():
     acc3 = {**acc, (0.0, 16.0): [84, 84]}
     assert grid_claims({"teachers": teachers, "students": grid_records(acc3, dif)}, 0.5)[0][1].verdict == \
         "not reproduced"
+    # seeds agree but the mean effect is below the minimum → inconclusive
+    tiny = grid_claims({"teachers": teachers, "students": grid_records(acc, dif)}, 0.5, 5.0, 0.5)[0]
+    assert tiny[0].verdict == "inconclusive" and tiny[2].verdict == "inconclusive"
     one = [r for r in grid_records(acc, dif) if r["seed"] == 0]
     assert {c.verdict for c in grid_claims({"teachers": teachers, "students": one}, 0.5)[0]} == {"inconclusive"}

@@ -118,7 +118,9 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     ctx = _start(args)
     data = _load_data(ctx)
     res = ex.run_grid(ctx.cfg, data, ctx.run.checkpoints, ctx.device, ctx.seed, ctx.quiet, _log_fn(ctx))
-    claims, metrics = ex.grid_claims(res, float(ctx.cfg["claims"]["tie_tolerance"]))
+    cc = ctx.cfg["claims"]
+    claims, metrics = ex.grid_claims(res, float(cc["tie_tolerance"]), float(cc.get("min_acc_effect", 0.5)),
+                                     float(cc.get("min_diffusion_effect", 0.01)))
     figures = ex.draw_figures(res, ctx.run.figures, data.class_names) if _main_rank() else []
     names = [data.class_names[c] if c < len(data.class_names) else str(c) for c in res["classes"]]
     sections = [

@@ -225,9 +225,10 @@ def diffusion_table_md(res: dict[str, Any], class_names: list[str]) -> str:
 
 
 # ------------------------------------------------------------------------------------------ claims
-def _sign_rule(effects: list[float]) -> bool | None:
-    """Decided only with ≥ 2 seeds that agree in sign: all > 0 → holds, all < 0 → fails, else undecided."""
-    if len(effects) < 2:
+def _sign_rule(effects: list[float], min_effect: float = 0.0) -> bool | None:
+    """Decided only with ≥ 2 seeds that agree in sign and a mean effect of at least ``min_effect``:
+    all > 0 → holds, all < 0 → fails; mixed signs or a smaller mean → undecided (None)."""
+    if len(effects) < 2 or abs(float(np.mean(effects))) < min_effect:
         return None
     if all(e > 0 for e in effects):
         return True
@@ -236,9 +237,11 @@ def _sign_rule(effects: list[float]) -> bool | None:
     return None
 
 
-def grid_claims(res: dict[str, Any], tie_tolerance: float) -> tuple[list[Claim], dict[str, Any]]:
+def grid_claims(res: dict[str, Any], tie_tolerance: float, min_acc_effect: float = 0.0,
+                min_diffusion_effect: float = 0.0) -> tuple[list[Claim], dict[str, Any]]:
     """Claims C1–C3 from the grid's numbers. Low/high T are the smallest/largest T run, 'LS' the largest α,
-    'plain' α = 0. Returns the claims and the metrics behind them."""
+    'plain' α = 0. C1/C3 also need a mean effect of at least ``min_acc_effect`` points /
+    ``min_diffusion_effect`` (D units) to be decided. Returns the claims and the metrics behind them."""
     st, te = res["students"], res["teachers"]
     alphas = sorted({r["alpha"] for r in st})
     temps = sorted({r["temperature"] for r in st})
@@ -260,16 +263,17 @@ def grid_claims(res: dict[str, Any], tie_tolerance: float) -> tuple[list[Claim],
     c2 = None if len(seeds) < 2 else c2_margin >= -tie_tolerance
     spread = {a: float(np.mean(list(_by(te, "spread", alpha=a).values()))) for a in (a0, a1)}
     erasure = 1.0 - spread[a1] / spread[a0] if a1 != a0 else float("nan")
-    rule = "decided only when all seeds agree in sign (≥ 2 seeds); mixed signs → inconclusive"
+    rule = "decided only when all seeds agree in sign (≥ 2 seeds) and |mean effect| ≥ {}; otherwise inconclusive"
     lbl = f"α={a1:g} vs α={a0:g}, T={t_lo:g}→{t_hi:g}"
     claims = [
         Claim(id="C1", statement="With an LS teacher, student accuracy falls more from low to high T than with a "
               "non-LS teacher", paper="ImageNet: drop T1→T64 7.31 (α=0.1) vs 5.30 (α=0); CUB: 13.79 vs 6.56",
-              verdict=verdict_from_test(_sign_rule(c1_eff)),
+              verdict=verdict_from_test(_sign_rule(c1_eff, min_acc_effect)),
               evidence={"drop_ls_per_seed": drop[a1], "drop_plain_per_seed": drop[a0],
-                        "effect_per_seed": c1_eff, "n_seeds": len(seeds)},
+                        "effect_per_seed": c1_eff, "mean_effect": float(np.mean(c1_eff)),
+                        "min_effect": min_acc_effect, "n_seeds": len(seeds)},
               ours=f"drop {np.mean(drop[a1]):.2f} (LS) vs {np.mean(drop[a0]):.2f} (plain) pts, {lbl}",
-              note=f"effect = drop_LS − drop_plain; {rule}"),
+              note=f"effect = drop_LS − drop_plain (points); {rule.format(min_acc_effect)}"),
         Claim(id="C2", statement="LS teacher + low T gives the best or tied-best student",
               paper="ImageNet: α=0.1, T=1 71.67 best; CUB: α=0.1, T=1 80.95 best",
               verdict=verdict_from_test(c2),
@@ -279,11 +283,13 @@ def grid_claims(res: dict[str, Any], tie_tolerance: float) -> tuple[list[Claim],
               note=f"tied = within {tie_tolerance} points of the best other cell (mean over seeds); needs ≥ 2 seeds"),
         Claim(id="C3", statement="The diffusion index of students of an LS teacher grows with T more than with a "
               "non-LS teacher", paper="Fig. 1/4: LS-teacher students diffuse toward the similar class at high T",
-              verdict=verdict_from_test(_sign_rule(c3_eff)),
+              verdict=verdict_from_test(_sign_rule(c3_eff, min_diffusion_effect)),
               evidence={"growth_ls_per_seed": grow[a1], "growth_plain_per_seed": grow[a0],
-                        "effect_per_seed": c3_eff, "teacher_erasure": erasure, "n_seeds": len(seeds)},
+                        "effect_per_seed": c3_eff, "mean_effect": float(np.mean(c3_eff)),
+                        "min_effect": min_diffusion_effect, "teacher_erasure": erasure, "n_seeds": len(seeds)},
               ours=f"diffusion growth {np.mean(grow[a1]):+.3f} (LS) vs {np.mean(grow[a0]):+.3f} (plain), {lbl}",
-              note=f"effect = growth_LS − growth_plain of D (evaluate.diffusion_index); {rule}"),
+              note=f"effect = growth_LS − growth_plain of D (evaluate.diffusion_index); "
+              f"{rule.format(min_diffusion_effect)}"),
     ]
     metrics = {f"student_acc_a{a:g}_T{t:g}": v for (a, t), v in mean_acc.items()}
     metrics.update({f"diffusion_a{a:g}_T{t:g}": float(np.mean(list(v.values()))) for (a, t), v in dif.items()})
