@@ -19,7 +19,7 @@ from lskd.data import load_dataset
 from lskd.models import build_model
 from lskd.train import compute_logits, train_student
 
-N_TRAIN, BATCH, T, REPEATS = 3072, 128, 4.0, 3
+N_TRAIN, BATCH, T, REPEATS = 3072, 128, 4.0, 5
 
 
 def data_set():
