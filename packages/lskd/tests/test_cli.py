@@ -201,3 +201,13 @@ def test_paper_preset_runs_a_few_steps_on_imagenet_folders(tmp_path):
     s = json.loads((out / "summary.json").read_text())
     assert s["dataset"] == "imagenet" and "online KD" in s["data_note"]  # augmentation on → no logit cache
     assert "resnet50" in s["setting"] and "resnet18" in s["setting"]
+
+
+def test_grid_command_tabulates(mnist_dir, tmp_path):
+    out = tmp_path / "g"
+    assert main(["grid", "--preset", "smoke", "--dataset", "mnist", "--data-dir", str(mnist_dir), "--out", str(out),
+                 "--quiet", *TINY, "--set", "grid.alphas=[0.1]", "--set", "grid.temperatures=[1,2]"]) == 0
+    g = json.loads((out / "grid.json").read_text())
+    assert len(g["teachers"]) == 1 and len(g["students"]) == 2  # one teacher reused by both temperatures
+    assert {s["temperature"] for s in g["students"]} == {1.0, 2.0}
+    assert "T=2" in (out / "grid.md").read_text()
