@@ -69,3 +69,18 @@ def test_distributed_helpers_are_noops_in_one_process(monkeypatch):
     assert all_reduce_mean({"a": 2.0}) == {"a": 2.0} and all_reduce_sum({"n": 3}) == {"n": 3}
     m = torch.nn.Linear(2, 2)
     assert wrap_model(m, torch.device("cpu")) is m
+
+
+def test_configure_threads_order(monkeypatch):
+    from reprokit.device import configure_threads
+
+    before = torch.get_num_threads()
+    try:
+        assert configure_threads(1) == 1
+        monkeypatch.setenv("REPRO_THREADS", "2")
+        monkeypatch.setenv("OMP_NUM_THREADS", "1")
+        assert configure_threads() == 2
+        monkeypatch.delenv("REPRO_THREADS")
+        assert configure_threads() == 1
+    finally:
+        torch.set_num_threads(before)

@@ -119,16 +119,16 @@ def test_train_teacher_student_and_diffusion_commands(mnist_dir, tmp_path):
     common = ["--preset", "smoke", "--dataset", "mnist", "--data-dir", str(mnist_dir), "--quiet", *TINY]
     assert main(["train-teacher", "--alpha", "0.1", "--out", str(tmp_path / "t"), *common]) == 0
     teacher = tmp_path / "t" / "checkpoints" / "teacher_a0.1_s0.pt"
-    r = json.loads((tmp_path / "t" / "result.json").read_text())
+    r = json.loads((tmp_path / "t" / "summary.json").read_text())["metrics"]
     assert r["alpha"] == 0.1 and teacher.is_file()
     assert main(["train-student", "--teacher", str(teacher), "-T", "4", "--kd", "mixture", "--kd-weight", "0.5",
                  "--out", str(tmp_path / "s"), *common]) == 0
-    r = json.loads((tmp_path / "s" / "result.json").read_text())
+    r = json.loads((tmp_path / "s" / "summary.json").read_text())["metrics"]
     assert r["temperature"] == 4.0 and r["kd"] == "mixture" and 0 <= r["acc"] <= 100
     student = tmp_path / "s" / "checkpoints" / "student_a0.1_T4_s0.pt"
     assert main(["diffusion", "--teacher", str(teacher), "--student", str(student), "--classes", "4,9,0",
                  "--out", str(tmp_path / "d"), *common]) == 0
-    r = json.loads((tmp_path / "d" / "result.json").read_text())
+    r = json.loads((tmp_path / "d" / "summary.json").read_text())["metrics"]
     assert r["classes"] == [4, 9, 0] and len(r["rows"]) == 2 and all(x["diffusion"] > 0 for x in r["rows"])
     assert (tmp_path / "d" / "figures" / "projection.png").is_file()
 
@@ -210,4 +210,4 @@ def test_grid_command_tabulates(mnist_dir, tmp_path):
     g = json.loads((out / "grid.json").read_text())
     assert len(g["teachers"]) == 1 and len(g["students"]) == 2  # one teacher reused by both temperatures
     assert {s["temperature"] for s in g["students"]} == {1.0, 2.0}
-    assert "T=2" in (out / "grid.md").read_text()
+    assert "T=2" in (out / "report.md").read_text() and json.loads((out / "summary.json").read_text())["claims"] == []

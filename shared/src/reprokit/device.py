@@ -38,11 +38,16 @@ def resolve_device(spec: str = "auto", local_rank: int | None = None):
 
 
 def configure_threads(n: int | None = None) -> int:
-    """Set torch's intra-op threads (default: the CPUs this process may use) and return the count."""
+    """Set torch's intra-op threads and return the count.
+
+    ``n`` wins; else ``REPRO_THREADS`` (useful on a shared machine, where one thread per process is
+    often faster than fighting over cores), else ``OMP_NUM_THREADS``, else every CPU this process may use.
+    """
     import torch
 
     if n is None:
-        n = int(os.environ.get("OMP_NUM_THREADS", 0)) or len(os.sched_getaffinity(0))
+        n = (int(os.environ.get("REPRO_THREADS", 0)) or int(os.environ.get("OMP_NUM_THREADS", 0))
+             or len(os.sched_getaffinity(0)))
     torch.set_num_threads(max(1, n))
     return torch.get_num_threads()
 

@@ -12,11 +12,8 @@ from lskd import __version__
 from reprokit import (
     UsageError,
     add_run_args,
-    apply_overrides,
     atomic_write_json,
-    atomic_write_text,
     finish_run,
-    load_preset,
     run_main,
     start_run,
 )
@@ -32,15 +29,12 @@ DIFFUSION_CLASSES = {"fashion-mnist": [0, 6, 7],  # T-shirt/top, Shirt | Sneaker
 
 
 # ------------------------------------------------------------------------------------------ helpers
-def _precheck(args: argparse.Namespace) -> None:
+def _precheck(args: argparse.Namespace, cfg: dict[str, Any], run: dict[str, Any]) -> None:
     """Refuse bad names/overrides/missing data before a run directory is created (nothing left behind)."""
     from lskd.data import dataset_info, resolve_root
     from lskd.models import MODELS
 
-    if args.resume is not None:
-        return
-    cfg = apply_overrides(load_preset("lskd", args.preset), args.overrides)
-    name = args.dataset or cfg.get("dataset")
+    name = run.get("dataset") or cfg.get("dataset")
     dataset_info(name)
     for part in ("teacher", "student"):
         model = cfg.get(part, {}).get("model")
@@ -49,7 +43,7 @@ def _precheck(args: argparse.Namespace) -> None:
     for flag in ("model",):
         if getattr(args, flag, None) is not None and args.model not in MODELS:
             raise UsageError(f"unknown model {args.model!r}; choose one of: {', '.join(MODELS)}")
-    resolve_root(name, data_dir_from(args))
+    resolve_root(name, Path(run["data_dir"]) if run.get("data_dir") else None)
     for flag in ("teacher", "students"):
         paths = getattr(args, flag, None)
         for p in ([paths] if isinstance(paths, (str, Path)) else (paths or [])):
@@ -74,15 +68,10 @@ def _check_checkpoint_fits(path: Path, name: str) -> None:
 
 
 def _start(args: argparse.Namespace):
-    _precheck(args)
-    ctx = start_run(args, dist="lskd", module="lskd", version=__version__)
-    import logging
-
     from reprokit.device import configure_threads
 
-    for noisy in ("matplotlib", "PIL"):  # reprokit's run log is at DEBUG: keep third-party chatter out
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-
+    ctx = start_run(args, dist="lskd", module="lskd", version=__version__,
+                    precheck=lambda cfg, run: _precheck(args, cfg, run))
     configure_threads(ctx.cfg.get("threads"))
     return ctx
 
@@ -144,11 +133,12 @@ def cmd_grid(args: argparse.Namespace) -> int:
     data = _load_data(ctx)
     res = ex.run_grid(ctx.cfg, data, ctx.run.checkpoints, ctx.device, ctx.seed, ctx.quiet, _log_fn(ctx))
     if _main_rank():
-        ex.draw_figures(res, ctx.run.figures, data.class_names)
+        figures = ex.draw_figures(res, ctx.run.figures, data.class_names)
         table = ex.accuracy_table_md(res)
-        atomic_write_text(ctx.run.path / "grid.md", f"# α × T grid: student top-1\n\n{_setting(ctx.cfg, data)}\n\n"
-                          f"{table}\n")
         atomic_write_json(ctx.run.path / "grid.json", {"setting": _setting(ctx.cfg, data), **_jsonable(res)})
+        finish_run(ctx, dataset=data.name, data_note=data.note, metrics={"grid": "grid.json"}, claims=[],
+                   require_claims=False, setting=_setting(ctx.cfg, data), figures=figures,
+                   sections=[("α × T grid: student top-1", table)])
         print(table)
     return 0
 
@@ -165,7 +155,7 @@ def cmd_train_teacher(args: argparse.Namespace) -> int:
     _, rec = ex.train_teacher_cell(cfg, data, alpha, ctx.seed, ctx.run.checkpoints, ctx.device, ctx.quiet,
                                    _log_fn(ctx))
     path = ctx.run.checkpoints / f"{ex.cell_name('teacher', alpha, ctx.seed)}.pt"
-    return _write_result(ctx, {"teacher": str(path), "alpha": alpha, "model": rec["model"], "acc": rec["acc"],
+    return _write_result(ctx, data, {"teacher": str(path), "alpha": alpha, "model": rec["model"], "acc": rec["acc"],
                                "diffusion": rec["diffusion"], "spread": rec["spread"]})
 
 
@@ -191,7 +181,7 @@ def cmd_train_student(args: argparse.Namespace) -> int:
     rec = ex.train_student_cell(cfg, data, float(trec.get("alpha", 0.0)), T, ctx.seed, ctx.run.checkpoints,
                                 ctx.device, teacher=None if offline else teacher, cached_logits=cached,
                                 quiet=ctx.quiet, log_fn=_log_fn(ctx))
-    return _write_result(ctx, {"teacher": str(teacher_path), "temperature": T, "kd": scfg.get("kd", "pure"),
+    return _write_result(ctx, data, {"teacher": str(teacher_path), "temperature": T, "kd": scfg.get("kd", "pure"),
                                "model": rec["model"], "acc": rec["acc"], "diffusion": rec["diffusion"],
                                "offline_kd": offline})
 
@@ -236,7 +226,7 @@ def cmd_diffusion(args: argparse.Namespace) -> int:
     plt.close(fig)
     for r in rows:
         print(f"{r['checkpoint']}: diffusion {r['diffusion']:.4f}, relative spread {r['spread']:.4f}")
-    return _write_result(ctx, {"classes": classes, "rows": rows, "figure": "figures/projection.png"})
+    return _write_result(ctx, data, {"classes": classes, "rows": rows, "figure": "figures/projection.png"})
 
 
 def cmd_data(args: argparse.Namespace) -> int:
@@ -271,13 +261,12 @@ def _jsonable(res: dict[str, Any]) -> dict[str, Any]:
     return {**res, "teachers": [clean(r) for r in res["teachers"]], "students": [clean(r) for r in res["students"]]}
 
 
-def _write_result(ctx, result: dict[str, Any]) -> int:
-    """train-*/diffusion write result.json (reprokit's summary.json needs claims, which these commands lack)."""
+def _write_result(ctx, data, result: dict[str, Any]) -> int:
+    """train-*/diffusion finish their run with a claimless summary.json (``metrics`` holds ``result``)."""
+    finish_run(ctx, dataset=data.name, data_note=data.note, metrics=result, claims=[], require_claims=False,
+               figures=[result["figure"]] if "figure" in result else ())
     if _main_rank():
-        atomic_write_json(ctx.run.path / "result.json", {"package": "lskd", "version": __version__,
-                                                        "runtime_s": round(ctx.runtime_s, 2), **result})
-        ctx.run.log_metrics({"event": "session_end", "runtime_s": ctx.runtime_s})
-        print(f"result: {ctx.run.path / 'result.json'}")
+        print(f"result: {ctx.run.path / 'summary.json'}")
     return 0
 
 
