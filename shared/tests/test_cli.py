@@ -35,6 +35,15 @@ def test_reproduce_writes_the_run_directory(toy):
     assert s["metrics"]["loss"] == __import__("pytest").approx(0.5 * np.sum((w0 - t) ** 2) * 0.75**12)
 
 
+def test_figures_are_recorded_relative_to_the_run(toy, monkeypatch):
+    monkeypatch.chdir(toy)
+    monkeypatch.setenv("REPRO_RUNS", "runs")  # a relative runs root, as `make reproduce` uses
+    assert toy_pkg.main(["reproduce", "--preset", "smoke", "--quiet"]) == 0
+    (run,) = _runs(toy)
+    assert json.loads((run / "summary.json").read_text())["figures"] == ["figures/loss.png"]
+    assert "![loss](figures/loss.png)" in (run / "report.md").read_text()
+
+
 def test_same_seed_same_numbers_other_seed_differs(toy):
     for seed in ("1", "1", "2"):
         assert toy_pkg.main(["reproduce", "--preset", "smoke", "--quiet", "--seed", seed]) == 0

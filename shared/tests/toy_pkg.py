@@ -62,12 +62,15 @@ def _main(argv=None) -> int:
     args = p.parse_args(argv)
     ctx = start_run(args, dist="toy", module="toyrepro", version="0.0", torch=False, precheck=precheck)
     res = train(ctx)
+    figure = ctx.run.figures / "loss.png"  # relative to the working directory when the runs root is
+    figure.write_bytes(b"\x89PNG\r\n\x1a\n")
     if args.cmd == "train":  # a run without claims still finishes
         finish_run(ctx, dataset="toy", data_note="synthetic", metrics=res, claims=[], require_claims=False)
         return 0
     finish_run(ctx, dataset="toy", data_note="synthetic", metrics=res,
                claims=[Claim(id="C1", statement="loss decreases", paper="n/a",
-                             verdict=verdict_from_test(res["loss"] < 1.0), evidence={"loss": res["loss"]})])
+                             verdict=verdict_from_test(res["loss"] < 1.0), evidence={"loss": res["loss"]})],
+               figures=[figure])
     return 0
 
 

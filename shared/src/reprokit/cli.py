@@ -194,7 +194,7 @@ def finish_run(ctx: RunContext, *, dataset: str, data_note: str, metrics: dict[s
     ``reproduce`` must give claims; a ``train``/``evaluate`` run passes ``claims=[]`` with
     ``require_claims=False`` so that it, too, is marked finished.
     """
-    rel = [str(Path(f).relative_to(ctx.run.path)) if Path(f).is_absolute() else str(f) for f in figures]
+    rel = [_relative_to_run(ctx.run.path, f) for f in figures]
     summary = Summary(package=ctx.dist, version=ctx.version, preset=ctx.preset, dataset=dataset,
                       data_note=data_note, seed=ctx.seed, runtime_s=round(ctx.runtime_s, 2), metrics=metrics,
                       claims=claims, title=title, setting=setting, figures=rel, extra=extra or {})
@@ -206,6 +206,18 @@ def finish_run(ctx: RunContext, *, dataset: str, data_note: str, metrics: dict[s
         write_summary(ctx.run.path, summary, require_claims=require_claims)  # last: marks the run finished
         log.info("report: %s", ctx.run.path / "report.md")
     return summary
+
+
+def _relative_to_run(run_path: Path, figure: str | Path) -> str:
+    """A figure's path relative to the run directory, whether given absolute, relative to the working
+    directory (``ctx.run.figures / "x.png"`` with a relative runs root) or already relative to the run."""
+    p = Path(figure)
+    if p.is_absolute() or p.exists():
+        try:
+            return str(p.resolve().relative_to(run_path.resolve()))
+        except ValueError as e:
+            raise ValueError(f"figure {figure} is not inside the run directory {run_path}") from e
+    return str(p)
 
 
 def run_main(main: Callable[[Sequence[str] | None], int | None], argv: Sequence[str] | None = None) -> int:
