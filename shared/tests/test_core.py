@@ -23,6 +23,9 @@ def test_atomic_write_replaces_whole_file(tmp_path):
     atomic_write_text(p, "new")
     assert p.read_text() == "new"
     assert [f.name for f in p.parent.iterdir()] == ["x.json"]  # no temp file left
+    mask = os.umask(0)
+    os.umask(mask)
+    assert p.stat().st_mode & 0o777 == 0o666 & ~mask  # the mode a plain open() gives, not mkstemp's 0600
 
 
 def test_atomic_write_failure_keeps_old_content(tmp_path, monkeypatch):
