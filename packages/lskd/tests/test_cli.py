@@ -211,3 +211,28 @@ def test_grid_command_tabulates(mnist_dir, tmp_path):
     assert len(g["teachers"]) == 1 and len(g["students"]) == 2  # one teacher reused by both temperatures
     assert {s["temperature"] for s in g["students"]} == {1.0, 2.0}
     assert "T=2" in (out / "report.md").read_text() and json.loads((out / "summary.json").read_text())["claims"] == []
+
+
+def test_torchrun_train_teacher_is_data_parallel(mnist_dir, tmp_path):
+    """Two gloo processes under torchrun: one run directory, rank 0 writes each epoch once, the run finishes."""
+    import os
+    import subprocess
+    import sys
+
+    torchrun = Path(sys.executable).parent / "torchrun"
+    if not torchrun.exists():
+        pytest.skip("torchrun not installed next to this Python")
+    script = tmp_path / "entry.py"
+    script.write_text("import sys; from lskd.cli import main; sys.exit(main(sys.argv[1:]))")
+    out = tmp_path / "ddp"
+    r = subprocess.run([str(torchrun), "--standalone", "--nproc_per_node", "2", str(script), "train-teacher",
+                        "--alpha", "0.1", "--preset", "smoke", "--dataset", "mnist", "--data-dir", str(mnist_dir),
+                        "--out", str(out), "--quiet", *TINY], capture_output=True, text=True, timeout=300,
+                       env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert r.returncode == 0, r.stderr[-3000:]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["claims"] == [] and 0 <= summary["metrics"]["acc"] <= 100
+    rows = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
+    epochs = [row["epoch"] for row in rows if "epoch" in row]
+    assert sorted(epochs) == sorted(set(epochs)) and len(epochs) == 2  # each epoch logged once, by rank 0
+    assert sum(row.get("event") == "session_start" for row in rows) == 1
