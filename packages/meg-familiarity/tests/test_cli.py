@@ -76,6 +76,8 @@ def test_bad_usage_exits_2_and_overwrites_nothing(smoke_run, tmp_path, capsys):
     assert main(["reproduce", "--preset", "smoke", "--out", str(smoke_run)]) == 2
     assert (smoke_run / "summary.json").read_bytes() == before
     assert main(["reproduce", "--preset", "smoke", "--dataset", "imagenet", "--out", str(tmp_path / "x")]) == 2
+    assert main(["reproduce", "--preset", "smoke", "--device", "cuda", "--out", str(tmp_path / "v")]) == 2
+    assert not (tmp_path / "v").exists()
     assert main(["reproduce", "--preset", "smoke", "--set", "decoding.folds=1", "--out", str(tmp_path / "y")]) == 2
     assert main(["reproduce", "--preset", "smoke", "--set", "decoding.nope=1", "--out", str(tmp_path / "z")]) == 2
     assert main(["reproduce", "--preset", "smoke", "--dataset", "ds000117", "--out", str(tmp_path / "w")]) == 2

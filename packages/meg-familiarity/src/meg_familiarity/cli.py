@@ -44,6 +44,8 @@ def reproduce(args: argparse.Namespace) -> int:
     from meg_familiarity import experiments as ex
     from meg_familiarity import figures as fg
 
+    if args.device not in ("auto", "cpu"):  # accepted for the common CLI; decoding is NumPy/BLAS on the CPU
+        raise UsageError(f"--device {args.device}: meg-familiarity computes on the CPU; use --device cpu or auto")
     if args.dataset not in (None, "simulated", "ds000117", "bids", "epochs"):
         raise UsageError(f"unknown dataset {args.dataset!r}; choose simulated, ds000117, bids or epochs (`data list`)")
     ctx = start_run(args, dist=DIST, module="meg_familiarity", version=__version__, torch=False,
@@ -413,7 +415,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=DIST, description="Time-resolved MEG decoding of face familiarity (" + PAPER + ")")
     p.add_argument("--version", action="version", version=f"{DIST} {__version__}")
     sub = p.add_subparsers(dest="cmd", required=True)
-    add_run_args(sub.add_parser("reproduce", help="the paper's experiments end to end, with a report"), device=False)
+    add_run_args(sub.add_parser("reproduce", help="the paper's experiments end to end, with a report"))
     s = sub.add_parser("simulate", help="write a simulated multi-subject MEG dataset as BIDS")
     s.add_argument("--out", required=True)
     s.add_argument("--subjects", type=int, default=10)
