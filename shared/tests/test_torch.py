@@ -47,6 +47,9 @@ def test_resolve_device():
         with pytest.raises(UsageError, match="no CUDA GPU"):
             resolve_device("cuda")
     assert amp_dtype(torch.device("cpu")) is None
+    from reprokit.device import describe_device
+
+    assert describe_device(torch.device("cpu")) == {"device": "cpu", "torch_threads": torch.get_num_threads()}
 
 
 def test_checkpoint_roundtrip_and_corrupt_file(tmp_path):

@@ -145,7 +145,12 @@ def start_run(args: argparse.Namespace, *, dist: str, module: str, version: str,
     seed = int(runsec["seed"])
     seed_everything(seed + (dist_info.rank if dist_info is not None else 0))
     if dist_info is None or dist_info.is_main:
-        run.write_env(seed, str(device) if device is not None else "cpu (numpy)", [dist, *extra_packages])
+        extra = {}
+        if device is not None:
+            from reprokit.device import describe_device
+
+            extra = {"device_info": describe_device(device)}
+        run.write_env(seed, str(device) if device is not None else "cpu (numpy)", [dist, *extra_packages], extra)
         run.log_metrics({"event": "session_start", "resumed": resumed})
     log.info("%s %s: run directory %s (%s)", dist, "resumed" if resumed else "started", run.path, args.preset)
     data_dir = Path(runsec["data_dir"]) if runsec.get("data_dir") else None

@@ -78,7 +78,3 @@ def apply_overrides(cfg: dict[str, Any], assignments: list[str] | None) -> dict[
             else:
                 node = node[part]
     return out
-
-
-def dump_yaml(cfg: dict[str, Any]) -> str:
-    return yaml.safe_dump(cfg, sort_keys=False)
