@@ -25,9 +25,12 @@ def _pct(d: dict) -> str:
 
 
 def _threads() -> None:
-    import torch
+    """One torch thread unless REPRO_THREADS says otherwise: on small graphs one is as fast and frees a core."""
+    import os
 
-    torch.set_num_threads(1)  # small graphs: one thread is as fast and leaves the other core free
+    from reprokit.device import configure_threads
+
+    configure_threads(int(os.environ.get("REPRO_THREADS", 1)))
 
 
 # ---------------------------------------------------------------------------------------------
