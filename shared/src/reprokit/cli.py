@@ -36,6 +36,77 @@ log = logging.getLogger("reprokit")
 PRESETS = ("smoke", "quick", "paper")
 
 
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse whose mistakes are a :class:`UsageError`: one line on stderr, exit 2, no usage dump.
+
+    Subparsers made with ``add_subparsers`` inherit this class.
+    """
+
+    def error(self, message: str):  # type: ignore[override]
+        raise UsageError(f"{self.prog}: {message} (see --help)")
+
+
+def _bounded_int(lo: int, name: str) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < lo:
+            raise argparse.ArgumentTypeError(f"expected a {name} integer (≥ {lo}), got {value}")
+        return value
+
+    parse.__name__ = f"{name} integer"
+    return parse
+
+
+positive_int = _bounded_int(1, "positive")
+nonnegative_int = _bounded_int(0, "non-negative")
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value > 0:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
+    return value
+
+
+def json_arg(text: str) -> Any:
+    """A flag whose value is JSON (``--conditions '{"familiar": [1]}'``), parsed at the door."""
+    import json
+
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise argparse.ArgumentTypeError(f"not valid JSON ({e.msg} at character {e.pos}): {text!r}") from None
+
+
+def existing_file(*suffixes: str) -> Callable[[str], Path]:
+    """An argparse type: a file that exists, is not empty and (when given) ends in one of ``suffixes``."""
+    def parse(text: str) -> Path:
+        p = Path(text)
+        if not p.is_file():
+            raise argparse.ArgumentTypeError(f"{text}: no such file")
+        if suffixes and not any(p.name.lower().endswith(s.lower()) for s in suffixes):
+            raise argparse.ArgumentTypeError(f"{text}: expected a {' or '.join(suffixes)} file")
+        if p.stat().st_size == 0:
+            raise argparse.ArgumentTypeError(f"{text}: the file is empty")
+        return p
+
+    parse.__name__ = "file"
+    return parse
+
+
+def existing_dir(text: str) -> Path:
+    p = Path(text)
+    if not p.is_dir():
+        raise argparse.ArgumentTypeError(f"{text}: no such directory")
+    return p
+
+
 def add_run_args(parser: argparse.ArgumentParser, *, presets: Sequence[str] = PRESETS,
                  default_preset: str = "quick", device: bool = True) -> argparse.ArgumentParser:
     """The common flags of every ``reproduce``/``train``-like subcommand."""
@@ -96,7 +167,7 @@ def _resolved_run_section(args: argparse.Namespace, cfg: dict[str, Any]) -> dict
 
 
 def start_run(args: argparse.Namespace, *, dist: str, module: str, version: str, torch: bool = True,
-              extra_packages: Sequence[str] = (),
+              extra_packages: Sequence[str] = (), schema: type | None = None,
               precheck: Callable[[dict[str, Any], dict[str, Any]], None] | None = None) -> RunContext:
     """Resolve preset + overrides, create (or resume) the run directory, set up logging and seeds.
 
@@ -106,7 +177,8 @@ def start_run(args: argparse.Namespace, *, dist: str, module: str, version: str,
 
     ``precheck(cfg, run_section)`` runs on the resolved config before anything is written: it
     raises ``UsageError`` for bad input (unknown dataset, missing files, impossible settings), so
-    a user mistake leaves no run directory behind.
+    a user mistake leaves no run directory behind. ``schema`` (a :class:`reprokit.schema.ConfigModel`)
+    checks the config's types, ranges and relations first, in the same step.
     """
     resumed = args.resume is not None
     if resumed:
@@ -123,6 +195,12 @@ def start_run(args: argparse.Namespace, *, dist: str, module: str, version: str,
         runsec = _resolved_run_section(args, cfg)
         previous = 0.0
         run = None
+    if args.out is not None and not resumed:
+        RunDir.check_out(args.out)
+    if schema is not None:
+        from reprokit.schema import validate_config
+
+        validate_config(cfg, schema)
     if precheck is not None:
         precheck(cfg, runsec)
 

@@ -50,11 +50,75 @@ def parse_value(raw: str) -> Any:
     return value
 
 
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, list):
+        kinds = sorted({_type_name(v) for v in value})
+        return f"list of {'/'.join(kinds)}" if kinds else "list"
+    return {int: "int", float: "float", str: "str", dict: "mapping"}.get(type(value), type(value).__name__)
+
+
+def coerce_like(key: str, value: Any, like: Any) -> Any:
+    """``value`` checked against the type of the preset's value ``like``; returned in that type.
+
+    int → int only (``1.5`` and ``abc`` are refused); float → int or float (as float); bool → bool;
+    str → any scalar, as text; list → a list whose items match the preset's items (a scalar is
+    refused); mapping → a mapping. A preset value of null accepts anything (the package's schema
+    checks it); null is refused where the preset holds a value.
+    """
+    def refuse() -> UsageError:
+        return UsageError(f"--set {key}={_show(value)}: expected {_type_name(like)} (the preset's value is "
+                          f"{_show(like)}), got {_type_name(value)}")
+
+    if like is None:
+        return value
+    if value is None:
+        raise refuse()
+    if isinstance(like, bool):
+        if not isinstance(value, bool):
+            raise refuse()
+        return value
+    if isinstance(like, int):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise refuse()
+        return value
+    if isinstance(like, float):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise refuse()
+        return float(value)
+    if isinstance(like, str):
+        if isinstance(value, (list, dict)):
+            raise refuse()
+        return value if isinstance(value, str) else _show(value)
+    if isinstance(like, list):
+        if not isinstance(value, list):
+            raise refuse()
+        item_types = {_type_name(v) for v in like}
+        if len(item_types) == 1 and like:
+            return [coerce_like(f"{key}[{i}]", v, like[0]) for i, v in enumerate(value)]
+        return value
+    if isinstance(like, dict):
+        if not isinstance(value, dict):
+            raise refuse()
+        return value
+    return value
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return yaml.safe_dump(value, default_flow_style=True).strip().removesuffix("...").strip()
+
+
 def apply_overrides(cfg: dict[str, Any], assignments: list[str] | None) -> dict[str, Any]:
     """Return a copy of ``cfg`` with each ``a.b.c=value`` applied; values are parsed as YAML.
 
     Only existing keys may be set, so a typo fails loudly (exit 2, with the closest valid keys)
-    instead of silently doing nothing.
+    instead of silently doing nothing; each value must have the type of the preset's value
+    (:func:`coerce_like`), so ``--set train.epochs=abc`` is refused before any work starts.
     """
     out = copy.deepcopy(cfg)
     for item in assignments or []:
@@ -74,7 +138,7 @@ def apply_overrides(cfg: dict[str, Any], assignments: list[str] | None) -> dict[
                 hint = f" (did you mean {', '.join(near)}?)" if near else ""
                 raise UsageError(f"--set {key}: no such config key{hint}")
             if i == len(parts) - 1:
-                node[part] = value
+                node[part] = coerce_like(key, value, node[part])
             else:
                 node = node[part]
     return out

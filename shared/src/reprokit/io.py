@@ -58,3 +58,74 @@ def dumps_json(obj: Any, indent: int | None = 2) -> str:
 
 def atomic_write_json(path: str | os.PathLike, obj: Any) -> Path:
     return atomic_write_text(path, dumps_json(obj) + "\n")
+
+
+# -- reading a user's files: never unpickle, always name the file and what was expected ------------
+
+def load_npz(path: str | os.PathLike, required: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The arrays of a user's ``.npz`` file, with ``allow_pickle=False``.
+
+    A missing, empty, non-npz or object-array file, or one without a ``required`` key, raises
+    :class:`reprokit.UsageError` naming the file and what was expected.
+    """
+    import zipfile
+
+    import numpy as np
+
+    from reprokit.errors import UsageError
+
+    path = Path(path)
+    if not path.is_file():
+        raise UsageError(f"{path}: no such file (expected an .npz archive)")
+    if path.stat().st_size == 0:
+        raise UsageError(f"{path}: the file is empty (expected an .npz archive)")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            if not isinstance(z, np.lib.npyio.NpzFile):
+                raise UsageError(f"{path}: a single .npy array, expected an .npz archive with keys "
+                                 f"{', '.join(required) or '(any)'}")
+            out = {k: z[k] for k in z.files}
+    except UsageError:
+        raise
+    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as e:
+        raise UsageError(f"{path}: not a readable .npz archive of plain arrays ({type(e).__name__}); "
+                         f"expected keys {', '.join(required) or '(any)'}") from None
+    missing = [k for k in required if k not in out]
+    if missing:
+        raise UsageError(f"{path}: missing {', '.join(missing)} (it holds {', '.join(out) or 'nothing'})")
+    return out
+
+
+def load_array(path: str | os.PathLike, *, ndim: tuple[int, ...] = (1, 2)) -> Any:
+    """A numeric array from a user's ``.npy`` (no pickles), ``.txt``/``.tsv`` (whitespace) or ``.csv`` file.
+
+    Anything unreadable, empty, non-numeric or of another dimensionality raises :class:`UsageError`.
+    """
+    import numpy as np
+
+    from reprokit.errors import UsageError
+
+    path = Path(path)
+    if not path.is_file():
+        raise UsageError(f"{path}: no such file")
+    if path.stat().st_size == 0:
+        raise UsageError(f"{path}: the file is empty")
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".npy":
+            arr = np.load(path, allow_pickle=False)
+        elif suffix in (".txt", ".tsv", ".csv"):
+            arr = np.loadtxt(path, delimiter="," if suffix == ".csv" else None, ndmin=1)
+        else:
+            raise UsageError(f"{path}: expected a .npy, .txt, .tsv or .csv file")
+    except UsageError:
+        raise
+    except (ValueError, OSError, EOFError) as e:
+        raise UsageError(f"{path}: not a numeric {suffix} array ({str(e).splitlines()[0][:80]})") from None
+    if not np.issubdtype(arr.dtype, np.number) and arr.dtype != bool:
+        raise UsageError(f"{path}: expected numbers, found dtype {arr.dtype}")
+    if arr.ndim not in ndim:
+        raise UsageError(f"{path}: expected a {' or '.join(f'{d}-D' for d in ndim)} array, got shape {arr.shape}")
+    if arr.size == 0:
+        raise UsageError(f"{path}: the array is empty")
+    return arr

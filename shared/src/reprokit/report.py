@@ -26,6 +26,52 @@ def verdict_from_test(holds: bool | None) -> str:
     return "reproduced" if holds else "not reproduced"
 
 
+def paired_t_ci(effects: Any, level: float = 0.95) -> dict[str, float]:
+    """Mean of per-seed (or per-fold) paired effects with its Student-t confidence interval.
+
+    ``mean ± t_{(1+level)/2, n-1} · sd / √n``; with one value (or zero spread) the interval is the point
+    itself only when n ≥ 2 and sd = 0, and undefined (nan) when n < 2.
+    """
+    import numpy as np
+    from scipy import stats
+
+    x = np.asarray(effects, dtype=float).ravel()
+    n = int(x.size)
+    mean = float(x.mean()) if n else float("nan")
+    if n < 2:
+        return {"mean": mean, "low": float("nan"), "high": float("nan"), "sd": float("nan"), "n": n}
+    sd = float(x.std(ddof=1))
+    half = float(stats.t.ppf(0.5 + level / 2, n - 1)) * sd / np.sqrt(n)
+    return {"mean": mean, "low": float(mean - half), "high": float(mean + half), "sd": sd, "n": n}
+
+
+def verdict_from_ci(low: float, high: float, estimate: float, min_effect: float) -> str:
+    """DESIGN.md's rule for an effect whose paper direction is positive (flip signs beforehand otherwise).
+
+    reproduced: the CI excludes zero (low > 0) and the estimate reaches ``min_effect``;
+    not reproduced: the whole CI lies below ``min_effect`` (high < min_effect), reversed effects included;
+    inconclusive: anything else, and whenever the CI is undefined (nan).
+    """
+    import math
+
+    if any(math.isnan(v) for v in (low, high, estimate)):
+        return "inconclusive"
+    if low > 0 and estimate >= min_effect:
+        return "reproduced"
+    if high < min_effect:
+        return "not reproduced"
+    return "inconclusive"
+
+
+def ci_outcome(low: float, high: float, min_effect: float) -> str:
+    """A few words for the report: where the CI lies against 0 and the smallest effect that counts."""
+    if high < 0:
+        return "reversed (CI below 0)"
+    if low > 0:
+        return "CI above 0" + ("" if low >= min_effect else f", lower bound under {min_effect}")
+    return "CI includes 0"
+
+
 @dataclass
 class Claim:
     id: str

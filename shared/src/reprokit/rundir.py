@@ -43,11 +43,7 @@ class RunDir:
         """A fresh run directory. ``out`` is used as given but must be empty or absent."""
         if out is not None:
             path = Path(out)
-            if (path / SUMMARY).exists():
-                raise UsageError(f"{path} holds a finished run; choose another --out (nothing was overwritten)")
-            if path.exists() and (not path.is_dir() or any(path.iterdir())):
-                raise UsageError(f"{path} exists and is not empty; use --resume {path} to continue it "
-                                 "or choose another --out (nothing was overwritten)")
+            cls.check_out(path)
         else:
             base = Path(root) if root is not None else default_runs_root()
             stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -61,6 +57,16 @@ class RunDir:
         run.checkpoints.mkdir(exist_ok=True)
         run.figures.mkdir(exist_ok=True)
         return run
+
+    @staticmethod
+    def check_out(out: str | os.PathLike) -> None:
+        """Refuse an ``--out`` that holds a finished run or anything else; call it before any work."""
+        path = Path(out)
+        if (path / SUMMARY).exists():
+            raise UsageError(f"{path} holds a finished run; choose another --out (nothing was overwritten)")
+        if path.exists() and (not path.is_dir() or any(path.iterdir())):
+            raise UsageError(f"{path} exists and is not empty; use --resume {path} to continue it "
+                             "or choose another --out (nothing was overwritten)")
 
     @classmethod
     def resume(cls, path: str | os.PathLike) -> RunDir:
