@@ -65,8 +65,9 @@ def coerce_like(key: str, value: Any, like: Any) -> Any:
     """``value`` checked against the type of the preset's value ``like``; returned in that type.
 
     int → int only (``1.5`` and ``abc`` are refused); float → int or float (as float); bool → bool;
-    str → any scalar, as text; list → a list whose items match the preset's items (a scalar is
-    refused); mapping → a mapping. A preset value of null accepts anything (the package's schema
+    str → any scalar, as text, or a list (a preset sentinel such as ``auto`` often stands for a list;
+    the package's schema decides); list → a list whose items match the preset's items, numbers
+    counting as one kind (a scalar is refused); mapping → a mapping. A preset value of null accepts anything (the package's schema
     checks it); null is refused where the preset holds a value.
     """
     def refuse() -> UsageError:
@@ -90,14 +91,18 @@ def coerce_like(key: str, value: Any, like: Any) -> Any:
             raise refuse()
         return float(value)
     if isinstance(like, str):
-        if isinstance(value, (list, dict)):
+        if isinstance(value, dict):
             raise refuse()
-        return value if isinstance(value, str) else _show(value)
+        return value if isinstance(value, (str, list)) else _show(value)
     if isinstance(like, list):
         if not isinstance(value, list):
             raise refuse()
         item_types = {_type_name(v) for v in like}
-        if len(item_types) == 1 and like:
+        if item_types and item_types <= {"int", "float"}:
+            if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+                raise refuse()
+            return value
+        if len(item_types) == 1:
             return [coerce_like(f"{key}[{i}]", v, like[0]) for i, v in enumerate(value)]
         return value
     if isinstance(like, dict):
