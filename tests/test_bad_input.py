@@ -6,7 +6,6 @@ Each package runs its table (generic cases + packages/<dist>/tests/bad_inputs.py
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from bad_input_runner import check_case

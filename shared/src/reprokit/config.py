@@ -67,8 +67,8 @@ def coerce_like(key: str, value: Any, like: Any) -> Any:
     int → int only (``1.5`` and ``abc`` are refused); float → int or float (as float); bool → bool;
     str → any scalar, as text, or a list (a preset sentinel such as ``auto`` often stands for a list;
     the package's schema decides); list → a list whose items match the preset's items, numbers
-    counting as one kind (a scalar is refused); mapping → a mapping. A preset value of null accepts anything (the package's schema
-    checks it); null is refused where the preset holds a value.
+    counting as one kind (a scalar is refused); mapping → a mapping. A preset value of null accepts
+    anything (the package's schema checks it); null is refused where the preset holds a value.
     """
     def refuse() -> UsageError:
         return UsageError(f"--set {key}={_show(value)}: expected {_type_name(like)} (the preset's value is "
