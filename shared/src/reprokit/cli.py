@@ -313,7 +313,8 @@ def run_main(main: Callable[[Sequence[str] | None], int | None], argv: Sequence[
         rc = main(argv)
         return 0 if rc is None else int(rc)
     except UsageError as e:
-        print(f"error: {e}", file=sys.stderr)
+        one_line = " ".join(part.strip() for part in str(e).splitlines() if part.strip())
+        print(f"error: {one_line}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

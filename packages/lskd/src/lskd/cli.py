@@ -10,6 +10,7 @@ from typing import Any
 
 from lskd import __version__
 from reprokit import (
+    ArgumentParser,
     UsageError,
     add_run_args,
     atomic_write_json,
@@ -49,8 +50,44 @@ def _precheck(args: argparse.Namespace, cfg: dict[str, Any], run: dict[str, Any]
         for p in ([paths] if isinstance(paths, (str, Path)) else (paths or [])):
             if not Path(p).is_file():
                 raise UsageError(f"--{flag}: no such checkpoint file {p}")
-    if getattr(args, "teacher", None) is not None and name not in ("imagenet", "cub200"):
-        _check_checkpoint_fits(Path(args.teacher), name)
+    if name not in ("imagenet", "cub200"):
+        ckpts = [args.teacher] if getattr(args, "teacher", None) is not None else []
+        for p in ckpts + list(getattr(args, "students", None) or []):
+            _check_checkpoint_fits(Path(p), name)
+    if getattr(args, "cmd", None) == "train-student":
+        from reprokit import load_checkpoint
+
+        kind = load_checkpoint(args.teacher).get("kind")
+        if kind != "teacher":
+            raise UsageError(f"--teacher {args.teacher} holds a {kind!r} checkpoint, expected a teacher")
+    _check_flags(args, dataset_info(name).num_classes)
+
+
+def _check_flags(args: argparse.Namespace, num_classes: int) -> None:
+    """The ranges of the subcommands' own flags (the config's are in schema.py)."""
+    from lskd.experiments import check_classes
+
+    alpha = getattr(args, "alpha", None)
+    if alpha is not None and not 0 <= alpha < 1:
+        raise UsageError(f"--alpha {alpha}: label smoothing needs 0 ≤ α < 1")
+    temperature = getattr(args, "temperature", None)
+    if temperature is not None and not temperature > 0:
+        raise UsageError(f"--temperature {temperature}: the KD temperature must be > 0")
+    kd_weight = getattr(args, "kd_weight", None)
+    if kd_weight is not None and not 0 <= kd_weight <= 1:
+        raise UsageError(f"--kd-weight {kd_weight}: the CE + KD mixture weight must lie in [0, 1]")
+    if getattr(args, "cmd", None) == "diffusion":
+        if not (args.teacher or args.students):
+            raise UsageError("diffusion: give --teacher and/or --student checkpoint files")
+        if args.classes:
+            check_classes(_parse_classes(args.classes), num_classes)
+
+
+def _parse_classes(text: str) -> list[int]:
+    try:
+        return [int(c) for c in text.split(",")]
+    except ValueError:
+        raise UsageError(f"--classes expects three comma-separated class ids, got {text!r}") from None
 
 
 def _check_checkpoint_fits(path: Path, name: str) -> None:
@@ -59,8 +96,8 @@ def _check_checkpoint_fits(path: Path, name: str) -> None:
     from reprokit import load_checkpoint
 
     rec, info = load_checkpoint(path), dataset_info(name)
-    if not isinstance(rec, dict) or "num_classes" not in rec:
-        raise UsageError(f"{path} is not an lskd model checkpoint (no 'num_classes')")
+    if not isinstance(rec, dict) or not {"num_classes", "model", "state_dict"} <= set(rec):
+        raise UsageError(f"{path} is not an lskd model checkpoint (no 'num_classes'/'model'/'state_dict')")
     if rec["num_classes"] != info.num_classes or rec.get("in_channels") != info.in_channels:
         raise UsageError(f"{path}: the checkpoint's model has {rec['num_classes']} classes and "
                          f"{rec.get('in_channels')} input channels, but dataset {name!r} has {info.num_classes} "
@@ -68,9 +105,10 @@ def _check_checkpoint_fits(path: Path, name: str) -> None:
 
 
 def _start(args: argparse.Namespace):
+    from lskd.schema import Config
     from reprokit.device import configure_threads
 
-    ctx = start_run(args, dist="lskd", module="lskd", version=__version__,
+    ctx = start_run(args, dist="lskd", module="lskd", version=__version__, schema=Config,
                     precheck=lambda cfg, run: _precheck(args, cfg, run))
     configure_threads(ctx.cfg.get("threads"))
     return ctx
@@ -199,14 +237,9 @@ def cmd_diffusion(args: argparse.Namespace) -> int:
     ctx = _start(args)
     data = _load_data(ctx)
     if args.classes:
-        try:
-            ctx.cfg["diffusion"]["classes"] = [int(c) for c in args.classes.split(",")]
-        except ValueError as e:
-            raise UsageError(f"--classes expects three comma-separated class ids, got {args.classes!r}") from e
+        ctx.cfg["diffusion"]["classes"] = _parse_classes(args.classes)
     classes = ex.check_classes(ctx.cfg["diffusion"]["classes"], data.num_classes)
     paths = ([args.teacher] if args.teacher else []) + list(args.students or [])
-    if not paths:
-        raise UsageError("give --teacher and/or --student checkpoint files")
     rows = []
     fig, axes = plt.subplots(1, len(paths), figsize=(3.8 * len(paths), 3.6), squeeze=False)
     for ax, p in zip(axes[0], paths):
@@ -271,7 +304,7 @@ def _write_result(ctx, data, result: dict[str, Any]) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="lskd", description="Label smoothing × knowledge distillation (ICML 2022): "
+    p = ArgumentParser(prog="lskd", description="Label smoothing × knowledge distillation (ICML 2022): "
                                 "LS teachers, KD students over an α × T grid, systematic diffusion.")
     p.add_argument("--version", action="version", version=f"lskd {__version__}")
     sub = p.add_subparsers(dest="cmd", required=True)
