@@ -87,9 +87,13 @@ def load_npz(path: str | os.PathLike, required: tuple[str, ...] = ()) -> dict[st
             out = {k: z[k] for k in z.files}
     except UsageError:
         raise
-    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as e:
-        raise UsageError(f"{path}: not a readable .npz archive of plain arrays ({type(e).__name__}); "
-                         f"expected keys {', '.join(required) or '(any)'}") from None
+    except (ValueError, OSError, zipfile.BadZipFile, EOFError):
+        with open(path, "rb") as f:
+            is_zip = f.read(2) == b"PK"
+        why = ("it holds object (pickled) arrays, which are never loaded from a user's file" if is_zip
+               else "not an .npz archive")
+        raise UsageError(f"{path}: {why}; expected an .npz of numeric arrays with keys "
+                         f"{', '.join(required) or '(any)'}") from None
     missing = [k for k in required if k not in out]
     if missing:
         raise UsageError(f"{path}: missing {', '.join(missing)} (it holds {', '.join(out) or 'nothing'})")

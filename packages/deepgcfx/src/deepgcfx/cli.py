@@ -11,7 +11,17 @@ from pathlib import Path
 from typing import Any
 
 from deepgcfx import __version__
-from reprokit import Claim, UsageError, add_run_args, finish_run, run_main, start_run, verdict_from_test
+from reprokit import (
+    ArgumentParser,
+    Claim,
+    UsageError,
+    add_run_args,
+    finish_run,
+    positive_int,
+    run_main,
+    start_run,
+    verdict_from_test,
+)
 from reprokit.cli import data_dir_from
 
 log = logging.getLogger("deepgcfx")
@@ -140,19 +150,17 @@ def reproduce(args: argparse.Namespace) -> int:
     if launched_by_torchrun():
         raise UsageError("reproduce runs in one process (its SVM evaluations are not sharded); "
                          "use torchrun with `deepgcfx train` only")
-    ctx = start_run(args, dist="deepgcfx", module="deepgcfx", version=__version__,
+    from deepgcfx.schema import Config
+
+    ctx = start_run(args, dist="deepgcfx", module="deepgcfx", version=__version__, schema=Config,
                     extra_packages=["torch-geometric", "rdkit", "datamol"], precheck=_precheck)
     _threads()
     cfg = ctx.cfg
     name = ctx.dataset or cfg["dataset"]
     gs = subsample(load_dataset(name, ctx.data_dir, seed=ctx.seed), int(cfg.get("max_graphs", 0)), ctx.seed)
     n_seeds = int(cfg["n_seeds"])
-    if n_seeds < 1:
-        raise UsageError("n_seeds must be at least 1 (--set n_seeds=2)")
     seeds = [ctx.seed + i for i in range(n_seeds)]
     view = cfg["eval"]["deepgcfx_view"]
-    if view not in ("common", "local", "both"):
-        raise UsageError(f"eval.deepgcfx_view must be common, local or both, not {view!r}")
     log.info("dataset %s: %d graphs, %d classes, %d node features", gs.name, len(gs), gs.num_classes,
              gs.num_features)
     bench = graph_benchmark(gs, cfg, seeds, run=ctx.run, device=ctx.device, quiet=ctx.quiet)
@@ -187,13 +195,15 @@ def train(args: argparse.Namespace) -> int:
 
     from deepgcfx.data import load_dataset, subsample
     from deepgcfx.experiments import train_unit
+    from deepgcfx.schema import Config
     from deepgcfx.train import METHODS
     from reprokit import save_checkpoint
     from reprokit.distributed import is_main_process
 
     if args.method not in METHODS:
         raise UsageError(f"unknown --method {args.method!r}; choose one of {', '.join(METHODS)}")
-    ctx = start_run(args, dist="deepgcfx", module="deepgcfx", version=__version__, precheck=_precheck)
+    ctx = start_run(args, dist="deepgcfx", module="deepgcfx", version=__version__, schema=Config,
+                    precheck=_precheck)
     _threads()
     gs = subsample(load_dataset(ctx.dataset or ctx.cfg["dataset"], ctx.data_dir, seed=ctx.seed),
                    int(ctx.cfg.get("max_graphs", 0)), ctx.seed)
@@ -219,7 +229,7 @@ def _load_model(path: Path):
     if path.is_dir():
         path = path / "model.pt"
     state = load_checkpoint(path)
-    if "state_dict" not in state or "method" not in state:
+    if not isinstance(state, dict) or not {"state_dict", "method", "in_dim", "model_cfg"} <= set(state):
         raise UsageError(f"{path} is not a model saved by `deepgcfx train`")
     model = build_model(state["method"], int(state["in_dim"]), state["model_cfg"])
     model.load_state_dict(state["state_dict"])
@@ -237,6 +247,10 @@ def embed_cmd(args: argparse.Namespace) -> int:
     out = Path(args.output)
     if out.exists():
         raise UsageError(f"{out} exists; choose another --output (nothing was overwritten)")
+    if not out.name.endswith(".npz"):
+        raise UsageError(f"--output {out}: embeddings are written as an .npz file; name it *.npz")
+    if not out.parent.is_dir():
+        raise UsageError(f"--output {out}: the folder {out.parent} does not exist")
     _threads()
     model, state = _load_model(args.model)
     gs = load_dataset(args.dataset or state["dataset"], data_dir_from(args), seed=args.seed)
@@ -257,15 +271,24 @@ def evaluate_cmd(args: argparse.Namespace) -> int:
     import numpy as np
 
     from deepgcfx.evaluate import C_GRID, mean_std, svm_cv
+    from reprokit import load_npz
 
     p = Path(args.embeddings)
-    if not p.is_file():
-        raise UsageError(f"embeddings file not found: {p} (write one with `deepgcfx embed`)")
-    with np.load(p) as z:
-        if "y" not in z:
-            raise UsageError(f"{p} has no labels array 'y' (write it with `deepgcfx embed`)")
-        views = {k: z[k] for k in z.files if k != "y"}
-        y = z["y"]
+    arrays = load_npz(p, required=("y",))  # never unpickles; names the file when it is not what `embed` writes
+    y = arrays.pop("y")
+    views = arrays
+    if y.ndim != 1 or not np.issubdtype(y.dtype, np.integer):
+        raise UsageError(f"{p}: 'y' must be a 1-D array of integer class labels, got {y.dtype} {y.shape}")
+    for k, v in views.items():
+        if v.ndim != 2 or v.shape[0] != len(y):
+            raise UsageError(f"{p}: view {k!r} has shape {v.shape}, expected ({len(y)}, dim) for {len(y)} labels")
+        if not np.isfinite(v).all():
+            raise UsageError(f"{p}: view {k!r} holds NaN or infinite values")
+    if not views:
+        raise UsageError(f"{p} holds labels but no embedding view")
+    counts = np.bincount(y - y.min())
+    if args.folds > counts[counts > 0].min():
+        raise UsageError(f"--folds {args.folds} exceeds the smallest class ({counts[counts > 0].min()} graphs)")
     if args.view and args.view not in views:
         raise UsageError(f"{p} has no view {args.view!r}; it has {', '.join(views)}")
     res = {}
@@ -307,8 +330,15 @@ def data_cmd(args: argparse.Namespace) -> int:
     return 0
 
 
+def _at_least_two(text: str) -> int:
+    n = positive_int(text)
+    if n < 2:
+        raise argparse.ArgumentTypeError(f"cross-validation needs at least 2 folds, got {n}")
+    return n
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="deepgcfx", description=PAPER)
+    p = ArgumentParser(prog="deepgcfx", description=PAPER)
     p.add_argument("--version", action="version", version=f"deepgcfx {__version__}")
     sub = p.add_subparsers(dest="cmd", required=True)
     add_run_args(sub.add_parser("reproduce", help="run the paper's experiments and write the report"))
@@ -323,10 +353,10 @@ def build_parser() -> argparse.ArgumentParser:
     v = sub.add_parser("evaluate", help="SVM protocol (10-fold CV, inner C grid) on saved embeddings")
     v.add_argument("--embeddings", required=True, type=Path, help=".npz written by `embed`")
     v.add_argument("--view", default=None, help="one view (common, local, both, graph); default: all")
-    v.add_argument("--folds", default=10, type=int)
-    v.add_argument("--inner-folds", default=5, type=int)
+    v.add_argument("--folds", default=10, type=_at_least_two, help="outer CV folds (≥ 2; default 10)")
+    v.add_argument("--inner-folds", default=5, type=_at_least_two, help="inner CV folds for C (≥ 2; default 5)")
     v.add_argument("--seed", default=0, type=int)
-    v.add_argument("--cv-seeds", default=1, type=int, help="repeat the CV with this many shuffling seeds")
+    v.add_argument("--cv-seeds", default=1, type=positive_int, help="repeat the CV with this many shuffling seeds")
     d = sub.add_parser("data", help="list or check datasets")
     dsub = d.add_subparsers(dest="data_cmd", required=True)
     dsub.add_parser("list", help="datasets, their on-disk format and whether present").add_argument(
