@@ -80,10 +80,11 @@ def load_npz(path: str | os.PathLike, required: tuple[str, ...] = ()) -> dict[st
     if path.stat().st_size == 0:
         raise UsageError(f"{path}: the file is empty (expected an .npz archive)")
     try:
-        with np.load(path, allow_pickle=False) as z:
-            if not isinstance(z, np.lib.npyio.NpzFile):
-                raise UsageError(f"{path}: a single .npy array, expected an .npz archive with keys "
-                                 f"{', '.join(required) or '(any)'}")
+        z = np.load(path, allow_pickle=False)
+        if not isinstance(z, np.lib.npyio.NpzFile):
+            raise UsageError(f"{path}: a single .npy array, expected an .npz archive with keys "
+                             f"{', '.join(required) or '(any)'}")
+        with z:
             out = {k: z[k] for k in z.files}
     except UsageError:
         raise
