@@ -128,3 +128,32 @@ def test_missing_and_unknown_datasets_say_what_to_do(tmp_path):
     rows = {r["name"]: r for r in describe_datasets(tmp_path)}
     assert set(rows) == {"fashion-mnist", "mnist", "cifar10", "cifar100", "imagenet", "cub200"}
     assert not rows["mnist"]["present"]
+
+
+def test_in_memory_batches_give_the_dataloader_epoch(tmp_path):
+    """The in-memory path yields the DataLoader's batches (same items, same order) and so the same training."""
+    import torch
+
+    from lskd.data import in_memory
+    from lskd.losses import label_smoothing_loss
+    from lskd.models import build_model
+    from lskd.train import epoch_batches, fit, make_loader
+
+    write_mnist_like(tmp_path, n_train=300, n_test=50)
+    data = load_dataset("mnist", tmp_path, train_subset=200)
+    tensors = in_memory(data.train)
+    assert tensors is not None and tensors[0].shape == (200, 1, 28, 28)
+    for a, b in zip(make_loader(data.train, 32, shuffle=True, seed=3, epoch=2),
+                    epoch_batches(data.train, 32, shuffle=True, seed=3, epoch=2, tensors=tensors), strict=True):
+        assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1]) and torch.equal(a[2], b[2])
+    cfg = {"epochs": 1, "batch_size": 32, "optim": {"name": "sgd", "lr": 0.05, "schedule": "constant"}}
+    weights = []
+    for t in (None, tensors):
+        torch.manual_seed(0)
+        model = build_model("mlp-32", 10, 1)
+        fit(model, data.train, lambda net, batch: label_smoothing_loss(net(batch[0]), batch[1], 0.1), cfg,
+            torch.device("cpu"), seed=3, tensors=t)
+        weights.append(torch.cat([p.detach().flatten() for p in model.parameters()]))
+    assert torch.equal(weights[0], weights[1])
+    aug = load_dataset("mnist", tmp_path, train_subset=200, augment=True)
+    assert in_memory(aug.train) is None  # augmented items are not fixed: they keep the DataLoader

@@ -32,3 +32,13 @@ def test_unknown_model_lists_valid_names():
     with pytest.raises(UsageError) as e:
         build_model("vgg16", 10)
     assert all(n in str(e.value) for n in MODELS)
+
+
+@pytest.mark.parametrize(("name", "hidden"), [("mlp-256", 256), ("mlp-32", 32)])
+def test_mlps_are_one_hidden_layer_of_the_stated_width(name, hidden):
+    model = build_model(name, 10, 1, input_hw=28)
+    x = torch.randn(3, 1, 28, 28)
+    assert model.features(x).shape == (3, hidden) and model(x).shape == (3, 10)
+    assert (model.features(x) >= 0).all()  # ReLU features
+    assert sum(p.numel() for p in model.parameters()) == 784 * hidden + hidden + hidden * 10 + 10
+    assert build_model(name, 10, 3, input_hw=32)(torch.randn(2, 3, 32, 32)).shape == (2, 10)

@@ -146,8 +146,9 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     data = _load_data(ctx)
     res = ex.run_grid(ctx.cfg, data, ctx.run.checkpoints, ctx.device, ctx.seed, ctx.quiet, _log_fn(ctx))
     cc = ctx.cfg["claims"]
-    claims, metrics = ex.grid_claims(res, float(cc["tie_tolerance"]), float(cc.get("min_acc_effect", 0.5)),
-                                     float(cc.get("min_diffusion_effect", 0.01)))
+    claims, metrics = ex.grid_claims(res, c1_min_effect=float(cc["c1_min_effect"]), c2_margin=float(cc["c2_margin"]),
+                                     c3_min_effect=float(cc["c3_min_effect"]),
+                                     max_teacher_gap=float(cc["max_teacher_gap"]))
     figures = ex.draw_figures(res, ctx.run.figures, data.class_names) if _main_rank() else []
     names = [data.class_names[c] if c < len(data.class_names) else str(c) for c in res["classes"]]
     sections = [
@@ -155,7 +156,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
         ("The paper's ImageNet / CUB rows beside ours", ex.paper_table_md(res)
          + "\n\nThe paper's numbers are ResNet-50 → ResNet-18 on full ImageNet / CUB-200; ours are the "
            "setting above. The comparison is of the pattern (drop with T, best cell), not the values."),
-        ("Diffusion and erasure indices", ex.diffusion_table_md(res, names)),
+        ("Directional diffusion and teacher erasure", ex.diffusion_table_md(res, names)),
     ]
     finish_run(ctx, dataset=data.name, data_note=data.note + (" (offline KD: cached teacher logits)"
                                                                 if res["offline_kd"] else " (online KD)"),
@@ -183,6 +184,7 @@ def cmd_grid(args: argparse.Namespace) -> int:
 
 def cmd_train_teacher(args: argparse.Namespace) -> int:
     from lskd import experiments as ex
+    from lskd.data import in_memory
 
     ctx = _start(args)
     if args.model:
@@ -191,14 +193,15 @@ def cmd_train_teacher(args: argparse.Namespace) -> int:
     cfg = {**ctx.cfg, "_classes": ex.check_classes(ctx.cfg["diffusion"]["classes"], data.num_classes)}
     alpha = float(args.alpha)
     _, rec = ex.train_teacher_cell(cfg, data, alpha, ctx.seed, ctx.run.checkpoints, ctx.device, ctx.quiet,
-                                   _log_fn(ctx))
+                                   _log_fn(ctx), in_memory(data.train), in_memory(data.test))
     path = ctx.run.checkpoints / f"{ex.cell_name('teacher', alpha, ctx.seed)}.pt"
     return _write_result(ctx, data, {"teacher": str(path), "alpha": alpha, "model": rec["model"], "acc": rec["acc"],
-                               "diffusion": rec["diffusion"], "spread": rec["spread"]})
+                               "diffusion": rec["diffusion"], "logit_erasure": rec["erasure"]})
 
 
 def cmd_train_student(args: argparse.Namespace) -> int:
     from lskd import experiments as ex
+    from lskd.data import in_memory
     from lskd.train import compute_logits
 
     ctx = _start(args)
@@ -214,18 +217,19 @@ def cmd_train_student(args: argparse.Namespace) -> int:
     teacher, trec = ex.load_model_checkpoint(teacher_path, data, "teacher")
     cfg = {**ctx.cfg, "_classes": ex.check_classes(ctx.cfg["diffusion"]["classes"], data.num_classes)}
     offline = bool(ctx.cfg["grid"].get("offline_kd", True)) and not ctx.cfg["data"].get("augment", False)
-    cached = compute_logits(teacher, data.train, ctx.device) if offline else None
+    tensors, test_tensors = in_memory(data.train), in_memory(data.test)
+    cached = compute_logits(teacher, data.train, ctx.device, tensors=tensors) if offline else None
     T = float(args.temperature)
     rec = ex.train_student_cell(cfg, data, float(trec.get("alpha", 0.0)), T, ctx.seed, ctx.run.checkpoints,
                                 ctx.device, teacher=None if offline else teacher, cached_logits=cached,
-                                quiet=ctx.quiet, log_fn=_log_fn(ctx))
+                                quiet=ctx.quiet, log_fn=_log_fn(ctx), tensors=tensors, test_tensors=test_tensors)
     return _write_result(ctx, data, {"teacher": str(teacher_path), "temperature": T, "kd": scfg.get("kd", "pure"),
                                "model": rec["model"], "acc": rec["acc"], "diffusion": rec["diffusion"],
                                "offline_kd": offline})
 
 
 def cmd_diffusion(args: argparse.Namespace) -> int:
-    """Projection figure + diffusion/spread indices for saved teacher/student checkpoints."""
+    """Projection figure + directional diffusion of saved teacher/student checkpoints."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -246,19 +250,23 @@ def cmd_diffusion(args: argparse.Namespace) -> int:
         model, rec = ex.load_model_checkpoint(p, data)
         out = ex.analyse(model, data, classes, ctx.device, int(ctx.cfg["diffusion"]["max_per_class"]))
         rows.append({"checkpoint": str(p), "kind": rec.get("kind"), "alpha": rec.get("alpha"),
-                     "temperature": rec.get("temperature"), "diffusion": out["diffusion"], "spread": out["spread"]})
+                     "temperature": rec.get("temperature"), "diffusion": out["diffusion"],
+                     "toward_similar": out["toward_similar"], "toward_dissimilar": out["toward_dissimilar"],
+                     "isotropic_control": out["iso_control"]})
         xy = pca_2d(out["proj"].astype("float64"))
         for c in classes:
             m = out["proj_labels"] == c
             ax.scatter(xy[m, 0], xy[m, 1], s=5, alpha=0.6,
                        label=data.class_names[c] if c < len(data.class_names) else str(c))
-        ax.set_title(f"{Path(p).stem}: D={out['diffusion']:.2f}", fontsize=9)
+        ax.set_title(f"{Path(p).stem}: index {out['diffusion']:+.3f}", fontsize=9)
     axes[0, 0].legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(ctx.run.figures / "projection.png", dpi=110)
     plt.close(fig)
     for r in rows:
-        print(f"{r['checkpoint']}: diffusion {r['diffusion']:.4f}, relative spread {r['spread']:.4f}")
+        print(f"{r['checkpoint']}: directional diffusion {r['diffusion']:+.4f} (toward similar "
+              f"{r['toward_similar']:+.4f}, toward dissimilar {r['toward_dissimilar']:+.4f}; isotropic control "
+              f"{r['isotropic_control']:+.4f})")
     return _write_result(ctx, data, {"classes": classes, "rows": rows, "figure": "figures/projection.png"})
 
 

@@ -267,6 +267,7 @@ class LoadedData:
     root: Path
     class_names: list[str] = field(default_factory=list)
     note: str = ""
+    image_hw: int = 28  # square input side (the MLPs need it)
 
 
 def resolve_root(name: str, data_dir: str | os.PathLike | None) -> Path:
@@ -357,7 +358,28 @@ def load_dataset(name: str, data_dir: str | os.PathLike | None = None, *, train_
         raise UsageError(f"{name} in {root}: empty train or test split")
     train, test = _subset(train, train_subset), _subset(test, test_subset)
     note = f"{name} from {root} ({info.fmt}); train {len(train)}, test {len(test)} examples"
-    return LoadedData(name, Indexed(train), Indexed(test), num_classes, info.in_channels, root, class_names, note)
+    hw = {"fashion-mnist": 28, "mnist": 28, "cifar10": 32, "cifar100": 32}.get(name, image_size)
+    return LoadedData(name, Indexed(train), Indexed(test), num_classes, info.in_channels, root, class_names, note,
+                      image_hw=hw)
+
+
+def in_memory(ds: Dataset) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """The whole of an un-augmented array dataset as two tensors ``(x (N, C, H, W) float, y (N,) int64)``,
+    in item order, exactly as ``ds[i]`` would give them; ``None`` where items are not fixed arrays
+    (image folders, augmentation), which then go through a DataLoader.
+
+    Batches cut from these tensors skip the per-item ``__getitem__`` + collate of a DataLoader, which on
+    an MLP costs more than the model itself.
+    """
+    base = ds.base if isinstance(ds, Indexed) else ds
+    idx = None
+    if isinstance(base, Subset):
+        base, idx = base.dataset, torch.as_tensor(base.indices, dtype=torch.long)
+    if not isinstance(base, ArrayImageDataset) or base.augment:
+        return None
+    images = base.images if idx is None else base.images[idx]
+    labels = base.labels if idx is None else base.labels[idx]
+    return (images.float() / 255.0 - base.mean) / base.std, labels.clone()
 
 
 def describe_datasets(data_dir: str | os.PathLike | None) -> list[dict]:

@@ -101,7 +101,20 @@ def mobilenet_v2(num_classes: int, in_channels: int) -> Classifier:
     return Classifier(backbone, net.classifier[1], dropout=0.2)
 
 
+def mlp(num_classes: int, in_channels: int, hidden: int, input_hw: int = 28) -> Classifier:
+    """``Flatten → Linear(C·H·W, hidden) → ReLU`` (the penultimate features) ``→ Linear(hidden, K)``.
+
+    The issue #13 pilot's quick design: teacher 784-256-10, student 784-32-10 on Fashion-MNIST.
+    """
+    backbone = nn.Sequential(nn.Flatten(), nn.Linear(in_channels * input_hw * input_hw, hidden), nn.ReLU())
+    return Classifier(backbone, nn.Linear(hidden, num_classes))
+
+
+# Hidden widths of the one-hidden-layer MLPs (they need the input size, see build_model).
+MLP_WIDTHS = {"mlp-256": 256, "mlp-32": 32}
+
 MODELS: dict[str, Callable[[int, int], Classifier]] = {
+    **{name: (lambda k, c, w=w: mlp(k, c, w)) for name, w in MLP_WIDTHS.items()},
     "cnn-small": lambda k, c: small_cnn(k, c, 8),
     "cnn": lambda k, c: small_cnn(k, c, 16),
     "cnn-large": lambda k, c: small_cnn(k, c, 32),
@@ -114,8 +127,11 @@ MODELS: dict[str, Callable[[int, int], Classifier]] = {
 }
 
 
-def build_model(name: str, num_classes: int, in_channels: int = 3) -> Classifier:
-    """A randomly initialised network by name (see :data:`MODELS`)."""
+def build_model(name: str, num_classes: int, in_channels: int = 3, input_hw: int = 28) -> Classifier:
+    """A randomly initialised network by name (see :data:`MODELS`); ``input_hw`` (square image side)
+    matters only to the MLPs, whose first layer sees every pixel."""
     if name not in MODELS:
         raise UsageError(f"unknown model {name!r}; choose one of: {', '.join(MODELS)}")
+    if name in MLP_WIDTHS:
+        return mlp(num_classes, in_channels, MLP_WIDTHS[name], input_hw)
     return MODELS[name](num_classes, in_channels)

@@ -64,6 +64,14 @@ class Diffusion(ConfigModel):
     max_per_class: int = Field(ge=2)
 
 
+class Claims(ConfigModel):
+    c1_min_effect: float = Field(ge=0)
+    c2_margin: float = Field(ge=0)
+    c3_min_effect: float = Field(ge=0)
+    max_teacher_gap: float = Field(ge=0)
+    endpoint_classes: list[int] = Field(default_factory=list)
+
+
 class Config(ConfigModel):
     seed: int = Field(0, ge=0)
     dataset: str
@@ -73,3 +81,4 @@ class Config(ConfigModel):
     student: Student
     grid: Grid
     diffusion: Diffusion
+    claims: Claims

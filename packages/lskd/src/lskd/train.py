@@ -67,10 +67,33 @@ def make_loader(ds: Dataset, batch_size: int, *, shuffle: bool, seed: int = 0, e
     return DataLoader(ds, batch_size=batch_size, shuffle=shuffle, generator=gen, num_workers=num_workers)
 
 
+def epoch_batches(ds: Dataset, batch_size: int, *, shuffle: bool, seed: int = 0, epoch: int = 0,
+                  num_workers: int = 0, tensors: tuple[torch.Tensor, torch.Tensor] | None = None):
+    """The batches ``(x, y, i)`` of one epoch: cut from in-memory ``tensors`` (``data.in_memory``) when
+    given and not under torchrun, else from :func:`make_loader`. Both give the same batches in the same
+    order: the in-memory path draws its permutation exactly as the DataLoader's RandomSampler does from
+    the same generator (one int64 for the worker base seed first, then ``randperm``)."""
+    if tensors is None or get_info().enabled:
+        yield from make_loader(ds, batch_size, shuffle=shuffle, seed=seed, epoch=epoch, num_workers=num_workers)
+        return
+    x, y = tensors
+    n = len(y)
+    if shuffle:
+        gen = torch.Generator().manual_seed(seed * 100_003 + epoch)
+        torch.empty((), dtype=torch.int64).random_(generator=gen)  # the DataLoader's base-seed draw
+        order = torch.randperm(n, generator=gen)
+    else:
+        order = torch.arange(n)
+    for idx in order.split(batch_size):
+        yield x[idx], y[idx], idx
+
+
 def fit(model: nn.Module, train_ds: Dataset, batch_loss: Callable[[nn.Module, tuple], torch.Tensor],
         cfg: dict[str, Any], device: torch.device, *, seed: int, ckpt_path: str | Path | None = None,
-        name: str = "train", quiet: bool = True, log: LogFn | None = None) -> dict[str, Any]:
+        name: str = "train", quiet: bool = True, log: LogFn | None = None,
+        tensors: tuple[torch.Tensor, torch.Tensor] | None = None) -> dict[str, Any]:
     """Minimise ``batch_loss(model, (x, y, i))`` for ``cfg['epochs']`` epochs; resume from ``ckpt_path``.
+    ``tensors`` (the in-memory training set) replaces the DataLoader with identical batches.
 
     Returns ``{"epochs", "final_loss", "train_time_s"}``. The checkpoint holds model, optimizer,
     scheduler and RNG state after each finished epoch.
@@ -92,9 +115,9 @@ def fit(model: nn.Module, train_ds: Dataset, batch_loss: Callable[[nn.Module, tu
         t0 = time.perf_counter()
         net.train()
         total, n = 0.0, 0
-        loader = make_loader(train_ds, bs, shuffle=True, seed=seed, epoch=epoch,
-                             num_workers=int(cfg.get("num_workers", 0)))
-        for batch in progress(loader, quiet=quiet, desc=f"{name} {epoch + 1}/{epochs}"):
+        loader = epoch_batches(train_ds, bs, shuffle=True, seed=seed, epoch=epoch,
+                               num_workers=int(cfg.get("num_workers", 0)), tensors=tensors)
+        for batch in progress(loader, quiet=quiet, desc=f"{name} {epoch + 1}/{epochs}", total=steps):
             batch = tuple(b.to(device, non_blocking=True) if torch.is_tensor(b) else b for b in batch)
             loss = batch_loss(net, batch)
             if not torch.isfinite(loss):
@@ -120,7 +143,8 @@ def fit(model: nn.Module, train_ds: Dataset, batch_loss: Callable[[nn.Module, tu
 
 def train_teacher(model: nn.Module, train_ds: Dataset, alpha: float, cfg: dict[str, Any], device: torch.device,
                   *, seed: int, ckpt_path: str | Path | None = None, quiet: bool = True,
-                  log: LogFn | None = None) -> dict[str, Any]:
+                  log: LogFn | None = None, tensors: tuple[torch.Tensor, torch.Tensor] | None = None
+                  ) -> dict[str, Any]:
     """Train a teacher with label smoothing α (α = 0: plain cross-entropy)."""
 
     def batch_loss(net: nn.Module, batch: tuple) -> torch.Tensor:
@@ -128,21 +152,24 @@ def train_teacher(model: nn.Module, train_ds: Dataset, alpha: float, cfg: dict[s
         return label_smoothing_loss(net(x), y, alpha)
 
     return fit(model, train_ds, batch_loss, cfg, device, seed=seed, ckpt_path=ckpt_path,
-               name=f"teacher α={alpha:g}", quiet=quiet, log=log)
+               name=f"teacher α={alpha:g}", quiet=quiet, log=log, tensors=tensors)
 
 
 @torch.no_grad()
-def compute_logits(model: nn.Module, ds: Dataset, device: torch.device, batch_size: int = 256) -> torch.Tensor:
+def compute_logits(model: nn.Module, ds: Dataset, device: torch.device, batch_size: int = 256,
+                   tensors: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
     """Logits of ``model`` on every item of ``ds`` in dataset order, (N, K) on the CPU (eval mode)."""
     model.eval().to(device)
-    out = [model(x.to(device)).float().cpu() for x, *_ in DataLoader(ds, batch_size=batch_size, shuffle=False)]
-    return torch.cat(out)
+    batches = (x for x, *_ in DataLoader(ds, batch_size=batch_size, shuffle=False)) if tensors is None \
+        else tensors[0].split(batch_size)
+    return torch.cat([model(x.to(device)).float().cpu() for x in batches])
 
 
 def train_student(student: nn.Module, train_ds: Dataset, temperature: float, cfg: dict[str, Any],
                   device: torch.device, *, teacher: nn.Module | None = None,
                   cached_logits: torch.Tensor | None = None, seed: int, ckpt_path: str | Path | None = None,
-                  quiet: bool = True, log: LogFn | None = None) -> dict[str, Any]:
+                  quiet: bool = True, log: LogFn | None = None,
+                  tensors: tuple[torch.Tensor, torch.Tensor] | None = None) -> dict[str, Any]:
     """Distil into ``student`` at temperature T: online (``teacher`` forward each batch) or offline
     (``cached_logits[i]`` for item i — exact only when training inputs are not augmented).
 
@@ -168,4 +195,4 @@ def train_student(student: nn.Module, train_ds: Dataset, temperature: float, cfg
         return student_loss(net(x), t, y, temperature, mode, weight)
 
     return fit(student, train_ds, batch_loss, cfg, device, seed=seed, ckpt_path=ckpt_path,
-               name=f"student T={temperature:g}", quiet=quiet, log=log)
+               name=f"student T={temperature:g}", quiet=quiet, log=log, tensors=tensors)
