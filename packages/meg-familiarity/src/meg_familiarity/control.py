@@ -63,6 +63,21 @@ def image_attributes(images: np.ndarray | list[np.ndarray], n_bins: int = 8) -> 
     return np.array(rows), names
 
 
+def colour_components(A: np.ndarray, names: list[str], k: int = 2) -> np.ndarray:
+    """The first ``k`` principal components (n_images, k) of the standardised HSV + Lab histogram columns:
+    a few numbers that summarise each image's colour distribution, for matching (constant columns dropped;
+    fewer components when the histograms vary in fewer directions, e.g. grayscale images)."""
+    cols = [i for i, n in enumerate(names) if n.startswith(("hsv_", "lab_"))]
+    H = A[:, cols]
+    H = H[:, H.std(0) > 1e-12]
+    if H.shape[1] == 0:
+        return np.zeros((len(A), 0))
+    Z = (H - H.mean(0)) / H.std(0)
+    U, S, _ = np.linalg.svd(Z, full_matrices=False)
+    keep = min(k, int((S > 1e-8 * S[0]).sum()))
+    return U[:, :keep] * S[:keep]
+
+
 def attribute_groups(names: list[str]) -> dict[str, list[int]]:
     """Column indices of each attribute group (luminance, contrast, hsv, lab, spatial_frequency)."""
     pre = {"luminance": "luminance", "contrast": "contrast", "hsv": "hsv_", "lab": "lab_", "spatial_frequency": "sf_"}

@@ -16,6 +16,7 @@ Vectorview regions such as ``selection:Left-temporal,Right-temporal``).
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,6 +74,12 @@ class Preproc:
     reject: dict[str, float] | None = None  # e.g. {"grad": 4000e-13, "mag": 4e-12}
     picks: str = "meg"  # meg | mag | grad | eeg | meg+eeg | selection:<Vectorview region>,...
     trigger_delay: float = 0.0
+    delay_check: bool = False  # BIDS: apply the delay only where events.tsv sits on the STI101 triggers
+    maxwell: bool = False  # Maxwell filter (SSS) before anything else
+    maxwell_st: float | None = None  # tSSS buffer (s); None: plain SSS
+    maxwell_origin: list[float] | None = None  # head-frame origin (m); None: fitted to the digitisation
+    calibration: str | None = None  # fine-calibration file (default: the BIDS sidecar when present)
+    cross_talk: str | None = None  # cross-talk file (default: the BIDS sidecar when present)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -110,44 +117,196 @@ def _pick_channels(info, picks: str) -> np.ndarray:
     return idx
 
 
-def _code_to_label(conditions: dict[str, list], names: dict[str, list] | None = None) -> dict:
-    """{code or trial_type name: 1/0} from {"familiar": [...], "unfamiliar": [...]}."""
-    if set(conditions) != {"familiar", "unfamiliar"}:
-        raise UsageError(f"the condition map needs exactly the keys familiar and unfamiliar, got {sorted(conditions)}")
-    out: dict = {}
-    for cond, lab in (("familiar", 1), ("unfamiliar", 0)):
-        for c in list(conditions[cond]) + list((names or {}).get(cond, [])):
-            out[c] = lab
-    return out
+DEFAULT_NAMES = {"familiar": ("familiar", "famous"), "unfamiliar": ("unfamiliar",)}
 
 
-def epochs_from_raw(raw, events: np.ndarray, conditions: dict[str, list], pp: Preproc, subject: str = "01",
-                    stim: list[str] | None = None) -> SubjectData:
-    """Filter, correct the trigger delay, epoch, baseline-correct, decimate, reject and pick channels."""
+@dataclass
+class ConditionMap:
+    """Which events are familiar (1) and unfamiliar (0): by trigger code and/or by event name.
+
+    Names match case-insensitively, as a whole or by any ``/``-separated tag of a hierarchical MNE name
+    (``face/famous/first`` → famous). The default map takes ds000117's codes (Famous 5/6/7, Unfamiliar
+    13/14/15) and the names familiar / famous vs unfamiliar.
+    """
+
+    codes: dict[int, int]
+    names: dict[str, int]
+    given: Any = None  # the user's map, for messages
+
+    @classmethod
+    def parse(cls, spec: dict[str, Any] | None = None) -> ConditionMap:
+        if spec is None:
+            codes = {c: lab for cond, lab in (("familiar", 1), ("unfamiliar", 0))
+                     for c in WAKEMAN_HENSON["conditions"][cond]}
+            names = {n: lab for cond, lab in (("familiar", 1), ("unfamiliar", 0)) for n in DEFAULT_NAMES[cond]}
+            return cls(codes=codes, names=names, given=None)
+        if not isinstance(spec, dict) or {str(k).lower() for k in spec} != {"familiar", "unfamiliar"}:
+            raise UsageError(f"the condition map needs exactly the keys familiar and unfamiliar, got "
+                             f"{sorted(spec) if isinstance(spec, dict) else spec!r}; e.g. "
+                             '{"familiar": ["famous"], "unfamiliar": ["unfamiliar"]} or {"familiar": [5, 6, 7], '
+                             '"unfamiliar": [13, 14, 15]}')
+        codes: dict[int, int] = {}
+        names: dict[str, int] = {}
+        for key, vals in spec.items():
+            lab = 1 if str(key).lower() == "familiar" else 0
+            for v in vals if isinstance(vals, (list, tuple)) else [vals]:
+                if isinstance(v, bool) or not isinstance(v, (int, str)):
+                    raise UsageError(f"condition map entry {v!r} under {key!r}: give event codes (integers) or "
+                                     f"event names (strings)")
+                target, k = (codes, int(v)) if isinstance(v, int) else (names, v.strip().lower())
+                if target.get(k, lab) != lab:
+                    raise UsageError(f"condition map: {v!r} is listed as both familiar and unfamiliar")
+                target[k] = lab
+        return cls(codes=codes, names=names, given=spec)
+
+    def label(self, code: int | None = None, name: str | None = None) -> int | None:
+        """1 / 0 for an event, None when the map does not cover it; UsageError when it says both."""
+        hits = set()
+        if code is not None and int(code) in self.codes:
+            hits.add(self.codes[int(code)])
+        if name:
+            low = str(name).strip().lower()
+            if low in self.names:
+                hits.add(self.names[low])
+            else:
+                hits.update(self.names[t] for t in low.split("/") if t in self.names)
+        if len(hits) > 1:
+            raise UsageError(f"event {name or code!r} matches both familiar and unfamiliar under {self.describe()}; "
+                             f"give an explicit --conditions map")
+        return hits.pop() if hits else None
+
+    def describe(self) -> str:
+        if self.given is None:
+            return ("the default map (codes 5/6/7 vs 13/14/15, names familiar/famous vs unfamiliar, "
+                    "case-insensitive, also as /-tags)")
+        return f"the map {json.dumps(self.given)}"
+
+    def refuse(self, where: str, found: dict[str, Any] | list) -> UsageError:
+        """The error for a file whose events do not give both classes: what was found, and a map that would work."""
+        items = list(found.items()) if isinstance(found, dict) else [(None, c) for c in found]
+        shown = ", ".join(f"{n!r}: {c}" if n is not None else str(c) for n, c in items[:12])
+        if len(items) > 12:
+            shown += f", ... ({len(items)} in all)"
+        a, b = (items + [(None, "?"), (None, "?")])[:2]
+        ex = (json.dumps({"familiar": [a[0]], "unfamiliar": [b[0]]}) if a[0] is not None and b[0] is not None
+              else json.dumps({"familiar": [a[1]], "unfamiliar": [b[1]]}))
+        return UsageError(f"{where}: the events ({shown}) do not give both familiar and unfamiliar trials under "
+                          f"{self.describe()}; pass a map such as --conditions '{ex}' (codes or names)")
+
+
+def as_condition_map(conditions: dict[str, Any] | ConditionMap | None) -> ConditionMap:
+    return conditions if isinstance(conditions, ConditionMap) else ConditionMap.parse(conditions)
+
+
+def find_trigger_events(raw) -> np.ndarray | None:
+    """Trigger events of the stim channel (STI101 if present) as the MNE ds000117 demo reads them
+    (``consecutive="increasing"``, ``mask=4352, mask_type="not_and"`` drops the button bits); None without one."""
+    import mne
+
+    stim = [c for c in raw.ch_names if c == "STI101"] or [raw.ch_names[i] for i in mne.pick_types(raw.info, stim=True)]
+    if not stim:
+        return None
+    try:
+        return mne.find_events(raw, stim_channel=stim[0], consecutive="increasing", mask=4352, mask_type="not_and",
+                               shortest_event=1, verbose=False)
+    except Exception:  # an empty or odd stim channel: nothing to compare with
+        return None
+
+
+def measure_trigger_offset(raw, samples: np.ndarray, codes: np.ndarray) -> dict[str, Any]:
+    """How far events.tsv's samples lie after the stim-channel triggers of the same code (median, s)."""
+    trig = find_trigger_events(raw)
+    if trig is None or not len(trig):
+        return {"status": "no stim channel", "offset_s": None, "n_matched": 0}
+    sf = raw.info["sfreq"]
+    offs = []
+    for s_, c in zip(samples, codes):
+        same = trig[trig[:, 2] == int(c), 0]
+        if len(same):
+            d = s_ - same[np.argmin(np.abs(same - s_))]
+            if abs(d) <= 0.1 * sf:
+                offs.append(d)
+    if len(offs) < max(1, len(samples) // 2):
+        return {"status": "triggers do not match events.tsv", "offset_s": None, "n_matched": len(offs)}
+    return {"status": "measured", "offset_s": float(np.median(offs) / sf), "n_matched": len(offs)}
+
+
+def decide_trigger_delay(measured: dict[str, Any], nominal: float, sfreq: float, where: str) -> tuple[float, str]:
+    """The shift to apply to events.tsv onsets: the nominal delay when they sit on the triggers, none when they
+    already include it; unverified (nominal applied) without a stim channel to compare with."""
+    off = measured.get("offset_s")
+    if off is None:
+        return nominal, f"unverified ({measured['status']}): {nominal * 1000:.1f} ms applied"
+    tol = 1.5 / sfreq
+    if abs(off) <= tol:
+        return nominal, f"events.tsv onsets = STI101 triggers (median offset {off * 1000:.1f} ms): " \
+                        f"{nominal * 1000:.1f} ms applied"
+    if abs(off - nominal) <= tol:
+        return 0.0, f"events.tsv onsets already {off * 1000:.1f} ms after the triggers: no shift applied"
+    raise UsageError(f"{where}: events.tsv onsets lie {off * 1000:.1f} ms after the STI101 triggers, neither 0 nor "
+                     f"the {nominal * 1000:.1f} ms trigger delay; set data.preproc.delay_check=false and "
+                     f"data.preproc.trigger_delay to the shift you want")
+
+
+def maxwell(raw, pp: Preproc, calibration=None, cross_talk=None):
+    """Maxwell filtering (SSS; tSSS with ``maxwell_st``) with the fine-calibration and cross-talk files when given."""
+    import mne
+
+    cal = pp.calibration or calibration
+    ct = pp.cross_talk or cross_talk
+    for f, what in ((cal, "calibration"), (ct, "cross-talk")):
+        if f is not None and not Path(f).exists():
+            raise UsageError(f"Maxwell filter: {what} file {f} not found")
+    if pp.maxwell_origin is not None:
+        origin = tuple(pp.maxwell_origin)
+    else:
+        origin = "auto" if raw.info.get("dig") else (0.0, 0.0, 0.04)
+    frame = "head" if raw.info.get("dev_head_t") is not None else "meg"
+    raw = raw.copy().load_data()
+    return mne.preprocessing.maxwell_filter(raw, calibration=str(cal) if cal else None,
+                                            cross_talk=str(ct) if ct else None, origin=origin, coord_frame=frame,
+                                            st_duration=pp.maxwell_st, verbose=False)
+
+
+def epochs_from_raw(raw, events: np.ndarray, labels: np.ndarray | dict | ConditionMap | None, pp: Preproc,
+                    subject: str = "01", stim: list[str] | None = None, delay: float | None = None,
+                    sss_files: tuple = (None, None)) -> SubjectData:
+    """(Maxwell filter,) filter, correct the trigger delay, epoch, baseline-correct, decimate, reject, pick.
+
+    ``labels``: one label per event (1, 0, or -1 to drop), or a condition map applied to the event codes.
+    ``delay``: the trigger delay to apply (default ``pp.trigger_delay``).
+    """
     import mne
     import pandas as pd
 
-    picks = _pick_channels(raw.info, pp.picks)
-    lab = _code_to_label(conditions)
-    keep = np.isin(events[:, 2], [c for c in lab if isinstance(c, (int, np.integer))])
-    if not keep.any():
-        raise UsageError(f"subject {subject}: none of the event codes {sorted(set(events[:, 2].tolist()))} belongs to "
-                         f"the condition map {conditions}; fix the map (--set data.conditions=...)")
+    if labels is None or isinstance(labels, (dict, ConditionMap)):
+        cmap = as_condition_map(labels)
+        labels = np.array([(-1 if (v := cmap.label(code=c)) is None else v) for c in events[:, 2]])
+        if len(set(labels[labels >= 0].tolist())) < 2:
+            raise cmap.refuse(f"subject {subject}", sorted(set(events[:, 2].tolist())))
+    labels = np.asarray(labels)
     if stim is not None and len(stim) != len(events):
         raise UsageError(f"subject {subject}: {len(stim)} stimulus entries for {len(events)} events")
+    keep = labels >= 0
+    if pp.maxwell:
+        raw = maxwell(raw, pp, *sss_files)
+    picks = _pick_channels(raw.info, pp.picks)
     ev = events[keep].copy()
     stim_kept = [s for s, k in zip(stim, keep) if k] if stim is not None else None
-    ev[:, 0] += round(pp.trigger_delay * raw.info["sfreq"])
+    ev[:, 0] += round((pp.trigger_delay if delay is None else delay) * raw.info["sfreq"])
     raw = raw.copy().pick(picks).load_data()
     if pp.l_freq is not None or pp.h_freq is not None:
         raw.filter(pp.l_freq, pp.h_freq, verbose=False)
     codes = sorted(set(ev[:, 2].tolist()))
     event_id = {str(c): c for c in codes}
-    meta = pd.DataFrame({"label": [lab[c] for c in ev[:, 2]],
+    meta = pd.DataFrame({"label": labels[keep].astype(int),
                          "stim_file": stim_kept if stim_kept is not None else [""] * len(ev)})
     epochs = mne.Epochs(raw, ev, event_id=event_id, tmin=pp.tmin, tmax=pp.tmax, baseline=pp.baseline,
                         decim=pp.decim, reject=pp.reject, preload=True, metadata=meta, verbose=False,
                         on_missing="ignore")
+    if len(epochs) == 0:
+        raise UsageError(f"subject {subject}: every epoch was rejected (data.preproc.reject={pp.reject}); "
+                         f"loosen the limits")
     return _subject_from_epochs(epochs, subject, has_stim=stim_kept is not None)
 
 
@@ -166,11 +325,27 @@ def _read_raw(path: Path):
     try:
         return mne.io.read_raw(path, preload=False, verbose=False)
     except Exception as e:
-        raise UsageError(f"cannot read {path} as an MEG/EEG recording ({type(e).__name__}: {e}); give a raw FIF "
-                         f"(or another format mne.io.read_raw reads)") from e
+        raise UsageError(f"cannot read {path} as an MEG/EEG recording ({type(e).__name__}: "
+                         f"{str(e).splitlines()[0] if str(e) else ''}); give a raw FIF (or another format "
+                         f"mne.io.read_raw reads)") from e
 
 
-def load_raw_events(raw_path: str | Path, conditions: dict[str, list], pp: Preproc,
+def read_events_file(events_path: str | Path) -> np.ndarray:
+    import mne
+
+    if not Path(events_path).is_file():
+        raise UsageError(f"events file {events_path} not found")
+    try:
+        events = mne.read_events(events_path)
+    except Exception as e:
+        raise UsageError(f"cannot read events from {events_path} ({type(e).__name__}); give an MNE events file "
+                         f"(-eve.fif or .eve/.txt with sample, previous, code columns)") from e
+    if events.ndim != 2 or events.shape[1] != 3 or not len(events):
+        raise UsageError(f"{events_path}: expected rows of (sample, previous, code), got shape {events.shape}")
+    return events
+
+
+def load_raw_events(raw_path: str | Path, conditions: dict[str, list] | ConditionMap | None, pp: Preproc,
                     events_path: str | Path | None = None, stim: list[str] | None = None,
                     subject: str = "01") -> SubjectData:
     """A raw recording + events (an MNE events file, or found on the stim channel) → epochs."""
@@ -178,48 +353,47 @@ def load_raw_events(raw_path: str | Path, conditions: dict[str, list], pp: Prepr
 
     raw = _read_raw(Path(raw_path))
     if events_path is not None:
-        try:
-            events = mne.read_events(events_path)
-        except Exception as e:
-            raise UsageError(f"cannot read events from {events_path} ({e}); give an MNE events file (-eve.fif or "
-                             f".eve/.txt with sample, previous, code columns)") from e
+        events = read_events_file(events_path)
     else:
         try:
             events = mne.find_events(raw, shortest_event=1, verbose=False)
         except Exception as e:
-            raise UsageError(f"{raw_path} has no usable stim channel ({e}); pass --events") from e
-    return epochs_from_raw(raw, events, conditions, pp, subject, stim)
+            raise UsageError(f"{raw_path} has no usable stim channel ({str(e).splitlines()[0]}); pass --events") from e
+    return epochs_from_raw(raw, events, as_condition_map(conditions), pp, subject, stim)
 
 
-def load_epochs_fif(path: str | Path, conditions: dict[str, list], names: dict[str, list] | None = None,
-                    subject: str | None = None) -> SubjectData:
-    """An ``-epo.fif`` file; epochs whose event code or (slash-separated) name is in the map are kept."""
+def read_epochs(path: str | Path):
     import mne
 
     path = Path(path)
-    if not path.exists():
+    if not path.is_file():
         raise UsageError(f"epochs file {path} not found")
+    if path.stat().st_size == 0:
+        raise UsageError(f"epochs file {path} is empty")
     try:
-        epochs = mne.read_epochs(path, preload=True, verbose=False)
+        return mne.read_epochs(path, preload=True, verbose=False)
     except Exception as e:
-        raise UsageError(f"cannot read {path} as MNE epochs ({type(e).__name__}: {e}); give an -epo.fif file") from e
-    lab = _code_to_label(conditions, names)
+        raise UsageError(f"cannot read {path} as MNE epochs ({type(e).__name__}); give an -epo.fif file") from e
+
+
+def load_epochs_fif(path: str | Path, conditions: dict[str, Any] | ConditionMap | None = None,
+                    subject: str | None = None) -> SubjectData:
+    """An ``-epo.fif`` file; epochs whose event code or name (whole, or a ``/``-tag) is in the map are kept."""
+    path = Path(path)
+    epochs = read_epochs(path)
+    cmap = as_condition_map(conditions)
     inv = {v: k for k, v in epochs.event_id.items()}
-    labels = []
-    for code in epochs.events[:, 2]:
-        name = inv.get(code, "")
-        tags = name.split("/")
-        hit = lab.get(int(code), next((lab[t] for t in tags if t in lab), None))
-        labels.append(-1 if hit is None else hit)
-    labels = np.array(labels)
-    if not (labels >= 0).any() or len(set(labels[labels >= 0])) < 2:
-        raise UsageError(f"{path}: epochs with event ids {epochs.event_id} do not contain both familiar and unfamiliar "
-                         f"trials under the map {conditions} / {names}; fix the condition map")
+    labels = np.array([(-1 if (v := cmap.label(code=int(c), name=inv.get(c))) is None else v)
+                       for c in epochs.events[:, 2]])
+    if len(set(labels[labels >= 0].tolist())) < 2:
+        raise cmap.refuse(str(path), dict(epochs.event_id))
     keep = labels >= 0
     md = epochs.metadata
     stim = md["stim_file"].astype(str).tolist() if md is not None and "stim_file" in md else None
     _pick_channels(epochs.info, "meg+eeg")  # refuses files without MEG/EEG channels
     X = epochs.get_data(copy=False)[keep].astype(np.float64)
+    if not np.isfinite(X).all():
+        raise UsageError(f"{path}: the epochs contain NaN or infinite values; clean or drop those epochs")
     return SubjectData(subject=subject or path.name.split("_")[0].replace("-epo.fif", ""), X=X, y=labels[keep],
                        times=epochs.times.copy(), ch_names=list(epochs.ch_names),
                        stim=[s for s, k in zip(stim, keep) if k] if stim is not None else None)
@@ -231,61 +405,98 @@ def bids_subjects(root: str | Path) -> list[str]:
     return sorted(get_entity_vals(root, "subject"))
 
 
-def _event_codes(df, conditions: dict[str, list], names: dict[str, list] | None, path) -> np.ndarray:
-    """Trigger codes of an events.tsv: its ``value`` (or ``trigger``) column, else its ``trial_type`` names
-    mapped through ``names`` (e.g. Famous → the first familiar code); NaN where an event has neither."""
+def events_tsv_labels(df, cmap: ConditionMap, path) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, labels) of an events.tsv's rows: codes from its ``value`` (or ``trigger``) column, names from
+    ``trial_type``; label −1 where the map covers neither."""
     import pandas as pd
 
+    codes = np.full(len(df), -1, dtype=int)
     for col in ("value", "trigger"):
         if col in df:
-            return pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=float)
-    if "trial_type" in df and names:
-        lookup = {n: conditions[c][0] for c in ("familiar", "unfamiliar") for n in names.get(c, []) if conditions[c]}
-        return np.array([lookup.get(str(t), np.nan) for t in df["trial_type"]], dtype=float)
-    raise UsageError(f"{path} has neither a value/trigger column with the codes nor trial_type names to map; "
-                     f"add one, or give data.names")
+            v = pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=float)
+            codes = np.where(np.isnan(v), -1, v).astype(int)
+            break
+    names = df["trial_type"].astype(str).tolist() if "trial_type" in df else [None] * len(df)
+    if "trial_type" not in df and not any(c in df for c in ("value", "trigger")):
+        raise UsageError(f"{path} has neither a value/trigger column nor trial_type names; add one")
+    labels = np.array([(-1 if (v := cmap.label(code=c if c >= 0 else None, name=n)) is None else v)
+                       for c, n in zip(codes, names)])
+    return codes, labels
 
 
-def load_bids(root: str | Path, conditions: dict[str, list], pp: Preproc, task: str = "facerecognition",
-              subjects: list[str] | None = None, quiet: bool = True,
-              names: dict[str, list] | None = None) -> list[SubjectData]:
+def _bids_runs(root: Path, sub: str, task: str):
+    from mne_bids import BIDSPath
+
+    matches = BIDSPath(root=root, subject=sub, task=task, datatype="meg", suffix="meg").match()
+    matches = [m for m in matches if m.extension in (".fif", ".ds", ".con", ".sqd", ".pdf")
+               and m.acquisition not in ("calibration", "crosstalk")]
+    return sorted(matches, key=lambda b: str(b.fpath))
+
+
+def _sss_files(bp) -> tuple:
+    out = []
+    for attr in ("meg_calibration_fpath", "meg_crosstalk_fpath"):
+        try:
+            f = getattr(bp, attr)
+        except Exception:
+            f = None
+        out.append(f if f is not None and Path(f).exists() else None)
+    return tuple(out)
+
+
+def load_bids(root: str | Path, conditions: dict[str, Any] | ConditionMap | None, pp: Preproc,
+              task: str = "facerecognition", subjects: list[str] | None = None, quiet: bool = True,
+              notes: list[str] | None = None) -> list[SubjectData]:
     """Every run of every subject of a BIDS MEG dataset → one :class:`SubjectData` per subject.
 
-    Codes come from events.tsv's ``value`` (or ``trigger``) column; without one, ``trial_type`` names are
-    mapped through ``names`` (default: ds000117's Famous / Unfamiliar).
+    Events from each run's events.tsv (codes from ``value``/``trigger``, names from ``trial_type``, matched by
+    the condition map), stimuli from ``stim_file``. With ``pp.delay_check`` the trigger delay is applied only
+    where events.tsv's onsets sit on the STI101 triggers (see :func:`decide_trigger_delay`); the decisions
+    are appended to ``notes``.
     """
-    names = WAKEMAN_HENSON["names"] if names is None else names
     import pandas as pd
-    from mne_bids import BIDSPath, read_raw_bids
+    from mne_bids import read_raw_bids
 
     root = Path(root)
     if not (root / "dataset_description.json").exists():
         raise UsageError(f"{root} is not a BIDS root (no dataset_description.json); for ds000117 put the OpenNeuro "
                          f"dataset there, or run `meg-familiarity simulate --out {root}`")
+    cmap = as_condition_map(conditions)
     subs = subjects or bids_subjects(root)
     if not subs:
         raise UsageError(f"no sub-* folders under {root}")
     out = []
     for sub in subs:
-        matches = BIDSPath(root=root, subject=sub, task=task, datatype="meg", suffix="meg").match()
-        matches = [m for m in matches if m.extension in (".fif", ".ds", ".con", ".sqd", ".pdf")]
-        if not matches:
-            raise UsageError(f"sub-{sub}: no MEG recording for task {task!r} under {root}; check --set data.task")
+        runs = _bids_runs(root, sub, task)
+        if not runs:
+            raise UsageError(f"sub-{sub}: no MEG recording for task {task!r} under {root}; check data.task")
         epochs_runs = []
-        for bp in sorted(matches, key=lambda b: str(b.fpath)):
-            raw = read_raw_bids(bp, verbose=False)
+        for bp in runs:
             ev_path = bp.copy().update(suffix="events", extension=".tsv")
             if not Path(ev_path.fpath).exists():
                 raise UsageError(f"{ev_path.fpath} missing: BIDS MEG data needs an events.tsv per run")
+            raw = read_raw_bids(bp, verbose=False)
             df = pd.read_csv(ev_path.fpath, sep="\t")
             onset = pd.to_numeric(df["onset"], errors="coerce").to_numpy()
-            vals = _event_codes(df, conditions, names, ev_path.fpath)
-            ok = ~np.isnan(onset) & ~np.isnan(vals)
+            codes, labels = events_tsv_labels(df, cmap, ev_path.fpath)
+            ok = ~np.isnan(onset)
             samples = raw.first_samp + np.round(onset[ok] * raw.info["sfreq"]).astype(int)
-            events = np.column_stack([samples, np.zeros(ok.sum(), int), vals[ok].astype(int)])
+            events = np.column_stack([samples, np.zeros(ok.sum(), int), np.maximum(codes[ok], 0)])
             stim = df["stim_file"].astype(str).to_numpy()[ok].tolist() if "stim_file" in df else None
+            delay = pp.trigger_delay
+            if pp.delay_check:
+                sel = labels[ok] >= 0
+                measured = measure_trigger_offset(raw, samples[sel], codes[ok][sel])
+                delay, why = decide_trigger_delay(measured, pp.trigger_delay, raw.info["sfreq"], str(bp.fpath.name))
+                if notes is not None:
+                    notes.append(f"{bp.fpath.name}: {why}")
             raw.set_annotations(None)
-            epochs_runs.append(epochs_from_raw(raw, events, conditions, pp, sub, stim))
+            lab = labels[ok]
+            if len(set(lab[lab >= 0].tolist())) < 2:
+                found = sorted({(str(n), int(c)) for n, c in zip(df.get("trial_type", [""] * len(df)), codes)})
+                raise cmap.refuse(str(ev_path.fpath.name), {n: c for n, c in found})
+            epochs_runs.append(epochs_from_raw(raw, events, lab, pp, sub, stim, delay=delay,
+                                               sss_files=_sss_files(bp)))
         X = np.concatenate([e.X for e in epochs_runs])
         y = np.concatenate([e.y for e in epochs_runs])
         stim = [f for e in epochs_runs for f in e.stim] if all(e.stim is not None for e in epochs_runs) else None
@@ -294,21 +505,37 @@ def load_bids(root: str | Path, conditions: dict[str, list], pp: Preproc, task: 
     return out
 
 
-def load_stimuli(root: str | Path, files: list[str]) -> dict[str, np.ndarray]:
-    """Images (as float RGB in [0, 1]) of the stimulus files named in events.tsv, relative to the BIDS root."""
+def stimulus_path(f: str, root: str | Path | None, stimuli_root: str | Path | None = None) -> Path | None:
+    """Where a ``stim_file`` lives: BIDS puts it relative to ``<root>/stimuli/`` (ds000117: ``meg/f103.bmp`` →
+    ``stimuli/meg/f103.bmp``); ``stimuli_root`` (``--stimuli-root``) comes first, the root itself last."""
+    cands = []
+    if stimuli_root is not None:
+        cands.append(Path(stimuli_root) / f)
+    if root is not None:
+        cands += [Path(root) / "stimuli" / f, Path(root) / f]
+    return next((c for c in cands if c.is_file()), None)
+
+
+def load_stimuli(root: str | Path | None, files: list[str], stimuli_root: str | Path | None = None
+                 ) -> dict[str, np.ndarray]:
+    """Images (as float RGB in [0, 1]) of the stimulus files named in events.tsv (see :func:`stimulus_path`)."""
     from skimage.color import gray2rgb
     from skimage.io import imread
     from skimage.util import img_as_float
 
     out = {}
     for f in sorted(set(files)):
-        path = Path(root) / f
-        if not path.exists() and (Path(root) / "stimuli" / Path(f).name).exists():
-            path = Path(root) / "stimuli" / Path(f).name
-        if not path.exists():
-            raise UsageError(f"stimulus image {f} not found under {root} (nor under {root}/stimuli); the low-level "
-                             f"control needs the images named in events.tsv's stim_file column")
-        img = img_as_float(imread(path))
+        path = stimulus_path(f, root, stimuli_root)
+        if path is None:
+            where = [str(Path(stimuli_root) / f)] if stimuli_root else []
+            where += [str(Path(root) / "stimuli" / f), str(Path(root) / f)] if root is not None else []
+            raise UsageError(f"stimulus image {f} not found (looked at {', '.join(where) or 'nothing: no root'}); "
+                             f"the low-level control needs the images named in the stim_file column (BIDS: under "
+                             f"stimuli/), or --stimuli-root")
+        try:
+            img = img_as_float(imread(path))
+        except Exception as e:
+            raise UsageError(f"cannot read the stimulus image {path} ({type(e).__name__})") from e
         if img.ndim == 2:
             img = gray2rgb(img)
         out[f] = img[..., :3]
@@ -320,7 +547,7 @@ def data_dir(cli_dir: Path | None) -> Path | None:
     return Path(d) if d else None
 
 
-def check(dataset: str, root: Path | None) -> list[str]:
+def check(dataset: str, root: Path | None, task: str = "facerecognition", max_runs: int | None = None) -> list[str]:
     """Human-readable findings about a dataset folder; raises UsageError when it is unusable."""
     if dataset not in DATASETS:
         raise UsageError(f"unknown dataset {dataset!r}; choose one of {sorted(DATASETS)}")
@@ -345,4 +572,40 @@ def check(dataset: str, root: Path | None) -> list[str]:
 
     n_fif = len([m for m in BIDSPath(root=root, datatype="meg", suffix="meg").match() if m.extension == ".fif"])
     lines.append(f"{n_fif} MEG FIF recordings; stimuli/ {'present' if (root / 'stimuli').exists() else 'absent'}")
+    if dataset in ("ds000117", "bids", "simulated"):
+        lines += trigger_delay_report(root, task, nominal=WAKEMAN_HENSON["trigger_delay"], max_runs=max_runs)
+    return lines
+
+
+def trigger_delay_report(root: Path, task: str = "facerecognition", nominal: float = 0.0345,
+                         max_runs: int | None = None) -> list[str]:
+    """For each run: events.tsv samples against ``mne.find_events`` on STI101, and the shift that would be applied."""
+    import pandas as pd
+    from mne_bids import read_raw_bids
+
+    lines, n = [], 0
+    for sub in bids_subjects(root):
+        for bp in _bids_runs(root, sub, task):
+            if max_runs is not None and n >= max_runs:
+                lines.append(f"trigger delay: stopped after {max_runs} runs (--max-runs)")
+                return lines
+            n += 1
+            ev_path = bp.copy().update(suffix="events", extension=".tsv")
+            if not Path(ev_path.fpath).exists():
+                lines.append(f"{bp.fpath.name}: no events.tsv")
+                continue
+            raw = read_raw_bids(bp, verbose=False)
+            df = pd.read_csv(ev_path.fpath, sep="\t")
+            onset = pd.to_numeric(df["onset"], errors="coerce").to_numpy()
+            codes, labels = events_tsv_labels(df, ConditionMap.parse(None), ev_path.fpath)
+            ok = ~np.isnan(onset) & (labels >= 0)
+            samples = raw.first_samp + np.round(onset[ok] * raw.info["sfreq"]).astype(int)
+            measured = measure_trigger_offset(raw, samples, codes[ok])
+            try:
+                _, why = decide_trigger_delay(measured, nominal, raw.info["sfreq"], bp.fpath.name)
+            except UsageError as e:
+                why = f"MISMATCH: {e}"
+            lines.append(f"trigger delay, {bp.fpath.name}: {measured['n_matched']} face events matched; {why}")
+    if n == 0:
+        lines.append(f"trigger delay: no MEG runs of task {task!r} to check")
     return lines

@@ -59,15 +59,41 @@ def accuracy_from_scores(scores: np.ndarray, y: np.ndarray) -> np.ndarray:
 # ----------------------------------------------------------------------------------------------
 # cross-validation folds
 # ----------------------------------------------------------------------------------------------
-def make_folds(y: np.ndarray, n_splits: int = 5, n_repeats: int = 1, seed: int = 0) -> list[tuple[np.ndarray, ...]]:
-    """Stratified, shuffled, repeated K-fold splits (a list of (train, test) index arrays)."""
-    y = np.asarray(y)
-    counts = np.bincount(y.astype(int), minlength=2)
+def make_folds(y: np.ndarray, n_splits: int = 5, n_repeats: int = 1, seed: int = 0,
+               groups: Sequence | None = None) -> list[tuple[np.ndarray, ...]]:
+    """Stratified, shuffled, repeated K-fold splits (a list of (train, test) index arrays).
+
+    With ``groups`` (e.g. the stimulus image of each trial) the folds are ``StratifiedGroupKFold``: all
+    trials of one group fall on the same side, so repeats of an image never sit in both the training and
+    the test set (no image-specific response can leak into the familiarity score). Each repeat reshuffles
+    the groups with its own seed.
+    """
+    y = np.asarray(y).astype(int)
+    counts = np.bincount(y, minlength=2)
     if counts.min() < n_splits:
         raise ValueError(f"too few trials per class for {n_splits}-fold CV: class counts {counts.tolist()}; "
                          f"use fewer folds (--folds) or more trials")
-    cv = RepeatedStratifiedKFold(n_splits=n_splits, n_repeats=n_repeats, random_state=seed)
-    return [(tr, te) for tr, te in cv.split(np.zeros(len(y)), y)]
+    if groups is None:
+        cv = RepeatedStratifiedKFold(n_splits=n_splits, n_repeats=n_repeats, random_state=seed)
+        return [(tr, te) for tr, te in cv.split(np.zeros(len(y)), y)]
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    g = np.unique(np.asarray(groups).astype(str), return_inverse=True)[1]
+    if len(g) != len(y):
+        raise ValueError(f"{len(g)} group labels for {len(y)} trials")
+    per_class = [len(np.unique(g[y == c])) for c in (0, 1)]
+    if min(per_class) < n_splits:
+        raise ValueError(f"too few stimuli per class for {n_splits}-fold stimulus-grouped CV: "
+                         f"{per_class[1]} familiar / {per_class[0]} unfamiliar images; use fewer folds or "
+                         f"trial-level folds (decoding.folds_by=trial)")
+    out = []
+    for r in range(n_repeats):
+        cv = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed + 7919 * r)
+        for tr, te in cv.split(np.zeros(len(y)), y, g):
+            if len(np.unique(y[te])) < 2 or len(np.unique(y[tr])) < 2:
+                raise ValueError("a stimulus-grouped fold holds one class only; use fewer folds")
+            out.append((tr, te))
+    return out
 
 
 # ----------------------------------------------------------------------------------------------
@@ -350,4 +376,142 @@ def permutation_aucs(X: np.ndarray, y: np.ndarray, folds: Sequence[tuple[np.ndar
     out = np.empty((n_perm, Xt.shape[0]))
     for i in range(n_perm):
         out[i] = decode_time(None, rng.permutation(y), folds, classifier=classifier, Xt=Xt).auc
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# label permutations that share every label-free computation (the within-subject test)
+# ----------------------------------------------------------------------------------------------
+def auc_rows(scores: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """AUC of each row of ``scores`` (..., P, n) with its own labels ``y`` (P, n) (Mann-Whitney, ties averaged);
+    nan for a row whose labels hold one class only."""
+    y = np.asarray(y).astype(bool)
+    n1 = y.sum(-1).astype(np.float64)
+    n0 = y.shape[-1] - n1
+    ranks = rankdata(scores, axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return ((ranks * y).sum(-1) - n1 * (n1 + 1) / 2.0) / (n0 * n1)
+
+
+def contrast_vectors(labels: np.ndarray) -> np.ndarray:
+    """c (P, n) with c_i = y_i/n₁ − (1 − y_i)/n₀ per row: Zᵀc is the class-mean difference m₁ − m₀."""
+    labels = np.asarray(labels, dtype=np.float64)
+    n1 = labels.sum(-1, keepdims=True)
+    n0 = labels.shape[-1] - n1
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(labels > 0, 1.0 / n1, -1.0 / n0)
+
+
+@dataclass
+class SharedGramResult:
+    auc: np.ndarray  # (P, T) mean over folds, row 0 = the first label vector (the observed labels)
+    decisions: list[np.ndarray]  # per fold: (T, n_test) decision values of the first label vector
+    test_labels: list[np.ndarray]  # per fold: (n_test,) first label vector on the test trials
+    test_index: list[np.ndarray]  # per fold: test trial indices
+
+
+def shared_gram_aucs(Xt: np.ndarray, folds: Sequence[tuple[np.ndarray, np.ndarray]],
+                     labels: np.ndarray) -> SharedGramResult:
+    """Time-resolved AUC of many label vectors at once with the label-free shrinkage LDA.
+
+    The decoder: standardise on the training trials (StandardScaler), Σ = Ledoit-Wolf shrinkage of the
+    *total* training covariance, Σ = (1−α) ZᵀZ/n + α μ I (``sklearn.covariance.ledoit_wolf``), and
+    w = Σ⁻¹ (m₁ − m₀). For two classes Σ_total = Σ_within + π₀π₁ δδᵀ, so before shrinkage this is the
+    LDA direction (Sherman-Morrison); the intercept does not enter the AUC. Nothing but m₁ − m₀ = Zᵀc
+    depends on the labels, so per fold and time point the scaled data Z, its Gram matrix G = Z Zᵀ, the
+    shrinkage and K = Z_test Σ⁻¹ Zᵀ = Z_test Zᵀ (aG + bI)⁻¹ (push-through identity, a = (1−α)/n,
+    b = αμ) are computed once, and every label vector costs one small product K c.
+
+    Xt: (T, n, p) trials; labels: (P, n) in {0, 1} (row 0 usually the observed labels).
+    """
+    labels = np.atleast_2d(np.asarray(labels)).astype(int)
+    T, n_all, p = Xt.shape
+    P = labels.shape[0]
+    auc = np.zeros((P, T))
+    n_used = np.zeros((P, T))
+    dec0, lab0, idx0 = [], [], []
+    for tr, te in folds:
+        n = len(tr)
+        C = contrast_vectors(labels[:, tr])  # (P, n)
+        dec = np.empty((T, P, len(te)))
+        buf = np.empty((n, p))
+        for t in range(T):
+            np.take(Xt[t], tr, axis=0, out=buf)
+            m = buf.mean(0)
+            buf -= m
+            s = np.sqrt(np.einsum("ij,ij->j", buf, buf) / n)
+            s = np.where(s < _EPS, 1.0, s)
+            buf /= s
+            Zte = (Xt[t, te] - m) / s
+            if n < p:
+                g = dsyrk(1.0, buf.T, trans=1)  # upper triangle of Z Zᵀ
+                dg = np.diagonal(g).copy()
+                fro2 = 2.0 * np.einsum("ij,ij->", g, g) - dg @ dg
+                alpha, mu = _lw_scalar(float(fro2), float(dg.sum()), float(dg @ dg), n, p)
+                a, b = (1.0 - alpha) / n, alpha * mu
+                if b > 0:
+                    g *= a
+                    g[np.arange(n), np.arange(n)] += b
+                    W = dposv(g, buf @ Zte.T)[1]  # (aG + bI)⁻¹ Z Z_testᵀ, (n, n_test)
+                    dec[t] = C @ W
+                    continue
+            cov = buf.T @ buf / n  # p ≤ n (or no shrinkage): solve in sensor space
+            dgc = np.diagonal(cov)
+            lw = _lw_scalar(float(np.einsum("ij,ij->", cov, cov)) * n * n, float(dgc.sum()) * n,
+                            float((np.einsum("ij,ij->i", buf, buf) ** 2).sum()), n, p)
+            alpha, mu = lw
+            sig = (1.0 - alpha) * cov
+            sig[np.arange(p), np.arange(p)] += alpha * mu
+            w = np.linalg.solve(sig, buf.T @ C.T)  # (p, P)
+            dec[t] = (Zte @ w).T
+        a_f = auc_rows(dec, labels[:, te])  # (T, P)
+        ok = ~np.isnan(a_f)
+        auc += np.where(ok, a_f, 0.0).T
+        n_used += ok.T
+        dec0.append(dec[:, 0].copy())
+        lab0.append(labels[0, te].copy())
+        idx0.append(np.asarray(te))
+    with np.errstate(invalid="ignore"):
+        auc = auc / n_used
+    return SharedGramResult(auc=auc, decisions=dec0, test_labels=lab0, test_index=idx0)
+
+
+def plain_total_cov_lda_auc(X: np.ndarray, y: np.ndarray, folds: Sequence[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """The decoder of :func:`shared_gram_aucs` fitted the plain way (one label vector, p×p covariance from
+    ``sklearn.covariance.ledoit_wolf`` at every time point): the reference the shared path must equal."""
+    from sklearn.covariance import ledoit_wolf
+    from sklearn.metrics import roc_auc_score
+    from sklearn.preprocessing import StandardScaler
+
+    y = np.asarray(y).astype(int)
+    out = np.zeros((len(folds), X.shape[2]))
+    for f, (tr, te) in enumerate(folds):
+        for t in range(X.shape[2]):
+            sc = StandardScaler().fit(X[tr, :, t])
+            Z, Zte = sc.transform(X[tr, :, t]), sc.transform(X[te, :, t])
+            cov, _ = ledoit_wolf(Z, assume_centered=True)
+            w = np.linalg.solve(cov, Z[y[tr] == 1].mean(0) - Z[y[tr] == 0].mean(0))
+            out[f, t] = roc_auc_score(y[te], Zte @ w)
+    return out.mean(0)
+
+
+def permuted_labels(y: np.ndarray, n_perm: int, rng: np.random.Generator,
+                    groups: Sequence | None = None) -> np.ndarray:
+    """(1 + n_perm, n): the observed labels, then ``n_perm`` permutations. With ``groups`` (the stimulus
+    of each trial) the labels are permuted between stimuli, the unit that carries the label, so every
+    repeat of an image keeps one label (exchangeable under the null of no familiarity effect)."""
+    y = np.asarray(y).astype(int)
+    out = np.empty((1 + n_perm, len(y)), dtype=int)
+    out[0] = y
+    if groups is None:
+        for i in range(n_perm):
+            out[1 + i] = rng.permutation(y)
+        return out
+    uniq, inv = np.unique(np.asarray(groups).astype(str), return_inverse=True)
+    lab = np.zeros(len(uniq), dtype=int)
+    lab[inv] = y
+    if not np.array_equal(lab[inv], y):
+        raise ValueError("a stimulus appears with both labels; permute trials instead")
+    for i in range(n_perm):
+        out[1 + i] = rng.permutation(lab)[inv]
     return out

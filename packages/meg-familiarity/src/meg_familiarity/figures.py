@@ -17,14 +17,17 @@ def _plt():
 
 
 def decoding_timecourse(path: Path, times: np.ndarray, auc: np.ndarray, stats_: dict, matched_auc=None,
-                        matched_stats: dict | None = None, planted: float | None = None) -> Path:
+                        matched_stats: dict | None = None, planted: float | None = None,
+                        extra: list[tuple[str, np.ndarray]] | None = None) -> Path:
     """Group AUC ± SEM over time, significant cluster, onset with CI; the matched-subset curve if given."""
     plt = _plt()
     ms = times * 1000
     fig, ax = plt.subplots(figsize=(7, 3.6))
     m, se = auc.mean(0), auc.std(0, ddof=1) / np.sqrt(len(auc)) if len(auc) > 1 else 0 * auc[0]
     ax.fill_between(ms, m - se, m + se, color="C0", alpha=0.25)
-    ax.plot(ms, m, color="C0", label=f"all trials (n={len(auc)} subjects)")
+    ax.plot(ms, m, color="C0", label=f"all trials (n={len(auc)} subject{'s' if len(auc) > 1 else ''})")
+    for i, (lab, curve) in enumerate(extra or []):
+        ax.plot(ms, curve, color=f"C{i + 2}", lw=1, ls="--", label=lab)
     sig = np.asarray(stats_["significant"], bool)
     ax.plot(ms[sig], np.full(sig.sum(), 0.47), "s", color="C0", ms=3, label="significant cluster")
     if matched_auc is not None:

@@ -17,8 +17,11 @@ No MEG recording ships offline, so the ground truth is built with MNE from what 
   familiarity, as the paper's control has to rule out).
 
 ``write_bids`` writes each subject as BIDS (``sub-XX/meg/sub-XX_task-facerecognition_meg.fif`` with
-``events.tsv`` using the Wakeman & Henson trigger codes, a ``stim_file`` column, and a 34.5 ms
-trigger-to-screen delay as in ds000117), plus the images under ``stimuli/``.
+``events.tsv`` using the Wakeman & Henson trigger codes, a ``stim_file`` column relative to ``stimuli/``
+as BIDS specifies, a 34.5 ms trigger-to-screen delay as in ds000117 and an STI101 channel with the
+triggers), plus the images under ``stimuli/faces/``. Optionally (``image_effect``) every image evokes its
+own response pattern, identical over its repeats: the image-specific signal that leaks into
+familiarity decoding when repeats of one image fall in both training and test folds.
 """
 
 from __future__ import annotations
@@ -44,6 +47,8 @@ class SimConfig:
     soa_jitter: float = 0.1
     onset: float | None = 0.085  # planted familiarity onset (s); None: no familiarity effect (null)
     effect: float = 8e-9  # familiarity source amplitude difference (A·m)
+    image_effect: float = 0.0  # image-specific responses: each image's own pattern over 6 sources (A·m)
+    image_peak: float = 0.11  # latency (s) of the image-specific response
     confound: float = 0.3  # M100 gain per luminance z-unit (relative)
     luminance_bias: float = 1.0  # how much luminance drives the familiar/unfamiliar split (0: random)
     evoked_amp: float = 20e-9  # peak amplitude of the evoked components (A·m)
@@ -157,15 +162,21 @@ class SubjectSim:
 N_BACKGROUND = 40
 
 
+N_IMAGE_SOURCES = 6
+
+
 def subject_anatomy(info, anatomy_seed: int, subject: int) -> tuple[np.ndarray, np.ndarray]:
-    """Lead fields of one subject's 5 evoked sources and 40 background dipoles: (G_evoked, G_background).
+    """Lead fields of one subject's 5 evoked + 6 image sources and 40 background dipoles: (G_evoked, G_background).
 
     Sources: occipital (M100), left/right fusiform (M170), left temporal (late), right anterior temporal
-    (familiarity), each jittered by 4 mm per subject, with tangential orientations.
+    (familiarity), each jittered by 4 mm per subject, with tangential orientations; then 6 occipito-temporal
+    dipoles that carry the image-specific responses.
     """
     rng = np.random.default_rng([anatomy_seed, subject, 7])
     base = np.array([[0.0, -0.065, 0.01], [-0.04, -0.035, -0.02], [0.04, -0.035, -0.02],
-                     [-0.05, 0.0, -0.01], [0.05, 0.0, -0.015]]) + SPHERE_ORIGIN
+                     [-0.05, 0.0, -0.01], [0.05, 0.0, -0.015],
+                     [-0.02, -0.06, 0.0], [0.02, -0.06, 0.0], [-0.035, -0.05, -0.015], [0.035, -0.05, -0.015],
+                     [-0.045, -0.02, -0.02], [0.045, -0.02, -0.02]]) + SPHERE_ORIGIN
     pos = base + rng.normal(scale=0.004, size=base.shape)
     ori = np.array([_tangential(p, rng) for p in pos])
     bg_dir = rng.normal(size=(N_BACKGROUND, 3))
@@ -177,7 +188,7 @@ def subject_anatomy(info, anatomy_seed: int, subject: int) -> tuple[np.ndarray, 
 
 
 def simulate_subject(cfg: SimConfig, subject: int, familiar: np.ndarray, luminance_z: np.ndarray,
-                     info=None, fwd_cache: dict | None = None) -> SubjectSim:
+                     info=None, fwd_cache: dict | None = None, image_codes: np.ndarray | None = None) -> SubjectSim:
     """One subject's continuous recording; trials present each image ``n_repeats`` times in random order."""
     rng = np.random.default_rng([cfg.seed, subject])
     info = info if info is not None else neuromag_info(cfg.sfreq, cfg.channels)
@@ -207,6 +218,7 @@ def simulate_subject(cfg: SimConfig, subject: int, familiar: np.ndarray, luminan
     m100 = amp[0] * gaussian_wave(t, 0.100, 0.015)
     m170 = gaussian_wave(t, 0.170, 0.020)
     late = amp[3] * gaussian_wave(t, 0.300, 0.060)
+    img_wave = gaussian_wave(t, cfg.image_peak, 0.03)
     fam = (cfg.effect * rng.uniform(0.8, 1.2) * onset_step(t, cfg.onset)) if cfg.onset is not None else 0 * t
     S = np.zeros((G_ev.shape[1], n_samples))
     for i, (tr, img) in enumerate(zip(trig, images)):
@@ -218,6 +230,8 @@ def simulate_subject(cfg: SimConfig, subject: int, familiar: np.ndarray, luminan
         S[2, seg] += jit * amp[2] * m170
         S[3, seg] += jit * late
         S[4, seg] += (labels[i] - 0.5) * fam
+        if image_codes is not None and cfg.image_effect > 0:
+            S[5:5 + N_IMAGE_SOURCES, seg] += jit * cfg.image_effect * image_codes[img][:, None] * img_wave[None, :]
 
     # noise: 1/f-like background dipoles + an alpha rhythm + white sensor noise
     from scipy.signal import lfilter
@@ -281,30 +295,42 @@ def simulate_dataset(cfg: SimConfig, fwd_cache: dict | None = None) -> SimDatase
     lum = images.reshape(len(images), -1).mean(1)
     lum_z = (lum - lum.mean()) / lum.std()
     info = neuromag_info(cfg.sfreq, cfg.channels)
-    subs = [simulate_subject(cfg, s, familiar, lum_z, info, fwd_cache) for s in range(cfg.n_subjects)]
+    # each image's own response pattern over the image sources (the same in every subject and repeat)
+    codes = rng.normal(size=(len(images), N_IMAGE_SOURCES)) / np.sqrt(N_IMAGE_SOURCES)
+    subs = [simulate_subject(cfg, s, familiar, lum_z, info, fwd_cache, codes) for s in range(cfg.n_subjects)]
     return SimDataset(subjects=subs, images=images, familiar=familiar, config=cfg)
 
 
-def write_bids(ds: SimDataset, root: str | Path, quiet: bool = True) -> Path:
-    """Write the dataset as BIDS (mne-bids) with ds000117's trigger codes, ``stim_file`` column and stimuli/."""
+def write_bids(ds: SimDataset, root: str | Path, quiet: bool = True, session: str | None = None,
+               stim_dir: str = "faces", stim_ext: str = ".png", run: int | None = None) -> Path:
+    """Write the dataset as BIDS (mne-bids) with ds000117's trigger codes, ``stim_file`` column and stimuli.
+
+    As BIDS specifies, ``stim_file`` is relative to ``<root>/stimuli/``: ``faces/face003.png`` lives at
+    ``stimuli/faces/face003.png`` (ds000117: ``meg/f103.bmp`` at ``stimuli/meg/f103.bmp``; give
+    ``session="meg", stim_dir="meg", stim_ext=".bmp", run=1`` for that layout). STI101 holds 10 ms trigger
+    pulses at the trigger samples, events.tsv the trigger times (the screen follows ``trigger_delay`` later).
+    """
     import mne
     import pandas as pd
     from mne_bids import BIDSPath, make_dataset_description, write_raw_bids
     from skimage.io import imsave
 
     root = Path(root)
-    (root / "stimuli").mkdir(parents=True, exist_ok=True)
-    names = [f"stimuli/face{i:03d}.png" for i in range(len(ds.images))]
+    (root / "stimuli" / stim_dir).mkdir(parents=True, exist_ok=True)
+    prefix = "f" if stim_ext == ".bmp" else "face"
+    names = [f"{stim_dir}/{prefix}{i:03d}{stim_ext}" for i in range(len(ds.images))]
     for name, img in zip(names, ds.images):
-        imsave(root / name, (np.clip(img, 0, 1) * 255).astype(np.uint8), check_contrast=False)
+        imsave(root / "stimuli" / name, (np.clip(img, 0, 1) * 255).astype(np.uint8), check_contrast=False)
     event_id = {**{f"Famous/{c}": c for c in FAMOUS_CODES}, **{f"Unfamiliar/{c}": c for c in UNFAMILIAR_CODES}}
     for s, sub in enumerate(ds.subjects):
         stim = np.zeros((1, sub.data.shape[1]))
-        stim[0, sub.events[:, 0]] = sub.events[:, 2]
+        width = max(1, round(0.01 * sub.info["sfreq"]))
+        for smp, code in sub.events[:, [0, 2]]:
+            stim[0, smp:smp + width] = code
         raw = mne.io.RawArray(sub.data, sub.info, verbose=False)
         stim_raw = mne.io.RawArray(stim, mne.create_info(["STI101"], sub.info["sfreq"], "stim"), verbose=False)
         raw.add_channels([stim_raw], force_update_info=True)
-        bp = BIDSPath(subject=f"{s + 1:02d}", task=TASK, datatype="meg", root=root)
+        bp = BIDSPath(subject=f"{s + 1:02d}", session=session, task=TASK, run=run, datatype="meg", root=root)
         write_raw_bids(raw, bp, events=sub.events, event_id=event_id, overwrite=True, allow_preload=True,
                        format="FIF", verbose=False)
         ev_path = bp.copy().update(suffix="events", extension=".tsv")

@@ -98,12 +98,28 @@ def cluster_test_group(D: np.ndarray, n_perm: int = 1000, p_cluster: float = 0.0
     return _finish(tstat(D), thr, null_max, includes_observed=True)
 
 
+@dataclass
+class PermutationNull:
+    """What a within-subject cluster test needs from the null curves (P, T): each time point's cluster-forming
+    threshold (its 1 − p_cluster quantile), its chance level (median) and the null's largest cluster masses."""
+
+    threshold: np.ndarray
+    chance: np.ndarray
+    null_max: np.ndarray
+
+    @classmethod
+    def from_curves(cls, null: np.ndarray, p_cluster: float = 0.05) -> PermutationNull:
+        thr = np.quantile(null, 1 - p_cluster, axis=0)
+        chance = np.median(null, axis=0)
+        return cls(threshold=thr, chance=chance, null_max=max_cluster_mass(null - chance, thr - chance))
+
+    def test(self, observed: np.ndarray) -> ClusterResult:
+        return _finish(observed - self.chance, self.threshold - self.chance, self.null_max, includes_observed=False)
+
+
 def cluster_test_permutations(observed: np.ndarray, null: np.ndarray, p_cluster: float = 0.05) -> ClusterResult:
     """Cluster test of one observed curve (T,) against null curves (P, T) from label permutations."""
-    thr = np.quantile(null, 1 - p_cluster, axis=0)
-    chance = np.median(null, axis=0)
-    null_max = max_cluster_mass(null - chance, thr - chance)
-    return _finish(observed - chance, thr - chance, null_max, includes_observed=False)
+    return PermutationNull.from_curves(null, p_cluster).test(observed)
 
 
 def _finish(stat: np.ndarray, thr, null_max: np.ndarray, includes_observed: bool) -> ClusterResult:
