@@ -10,8 +10,9 @@ Variables, for V modalities with anchor-graph affinities ``A_v`` (see :mod:`dcsh
 cross-modal affinity ``Ā = Σ_v w_v A_v``::
 
     F_v ∈ Ω            continuous single-modality embeddings (n × r), one per modality
-    B   ∈ {-1, +1}^{n×r}  the shared binary cross-modality codes
-    Y   ∈ Ω            a continuous proxy of B carrying the balance/decorrelation constraints
+    B   ∈ 𝔹 = {-1, +1}^{n×r} with balanced bits (Bᵀ1 = 0; for odd n each column sums to -1):
+                       the shared binary cross-modality codes (``balance: soft`` drops Bᵀ1 = 0)
+    Y   ∈ Ω            a continuous proxy of B carrying the decorrelation constraint
     Ω = { X ∈ R^{n×r} : Xᵀ1 = 0 (balanced), XᵀX = n I (decorrelated) }
 
 ``J = I - 11ᵀ/n`` centres: ``Ā 1 = 1`` makes a constant bit the trivial maximiser of ``tr(bᵀĀb)``, and
@@ -22,7 +23,7 @@ Objective (maximised; :func:`objective` returns ``J = -Q / n``, which is minimis
     Q = Σ_v tr(F_vᵀ A_v F_v)          (1) single-modality spectral terms: F_v keeps modality v's local structure
       + α Σ_v tr(F_vᵀ B)              (2) coupling: = const - (α/2) Σ_v ||B - F_v||²_F  (||B||² = ||F_v||² = n r)
       + β tr(Bᵀ J Ā J B)              (3) the joint cross-modal spectral term on the binary codes
-      + ρ tr(Bᵀ Y)                    (4) = const - (ρ/2) ||B - Y||²_F: B near a balanced, decorrelated Y
+      + ρ tr(Bᵀ Y)                    (4) = const - (ρ/2) ||B - Y||²_F: B near a decorrelated Y
 
 Updates (block-coordinate ascent; each one never decreases Q, so J never increases -- tested):
 
@@ -30,13 +31,14 @@ Updates (block-coordinate ascent; each one never decreases Q, so J never increas
   current ``F⁰``; maximising the bound ``tr(Fᵀ(2 A_v F⁰ + α B))`` over Ω has the closed form
   ``F = √n P Qᵀ`` with ``J C = P S Qᵀ`` the thin SVD of the centred ``C`` (``J = I - 11ᵀ/n``) (minorise-maximise;
   columns of a rank-deficient ``JC`` are completed orthogonally to ``[P, 1]``).
-* **B**: the same bound for (3) gives ``B = sgn(2β JĀJ B⁰ + α Σ_v F_v + ρ Y)`` -- the exact maximiser of a
-  linear function over the hypercube, so B stays exactly binary; ``sgn(0)`` keeps the old bit.
+* **B**: the same bound for (3) is linear in B, ``tr(Bᵀ C)`` with ``C = 2β JĀJ B⁰ + α Σ_v F_v + ρ Y``; its exact
+  maximiser over 𝔹 sets, in each column, the ⌊n/2⌋ largest entries of C to +1 and the rest to -1 (ties by
+  index); with ``balance: soft`` it is ``sgn(C)`` (``sgn(0)`` keeps the old bit). B stays exactly binary.
   Repeated ``b_steps`` times.
 * **Y**: ``argmax_{Y∈Ω} tr(YᵀB) = √n P Qᵀ`` of ``J B`` (exact).
 
 Initialisation: ``F_v`` = the top non-trivial eigenvectors of ``A_v`` (spectral embedding, √n-scaled), ``Y`` =
-those of ``Ā``, ``B = sgn(Y)``. Terms can be switched off (α = 0, β = 0, ρ = 0: the ablations); with one
+those of ``Ā``, ``B`` = the maximiser of ``tr(BᵀY)`` over 𝔹 (a median split of Y). Terms can be switched off (α = 0, β = 0, ρ = 0: the ablations); with one
 modality the same solver gives per-modality spectral codes.
 """
 
@@ -91,6 +93,15 @@ def sign_keep(x: np.ndarray, old: np.ndarray | None = None) -> np.ndarray:
     return out
 
 
+def balanced_sign(C: np.ndarray) -> np.ndarray:
+    """``argmax tr(BᵀC)`` over balanced binary B: per column the ⌊n/2⌋ largest entries → +1 (ties by index)."""
+    n = C.shape[0]
+    order = np.argsort(-C, axis=0, kind="stable")
+    B = -np.ones(C.shape, dtype=np.int8)
+    np.put_along_axis(B, order[: n // 2], 1, axis=0)
+    return B
+
+
 def spectral_init(aff: LowRankAffinity, r: int) -> np.ndarray:
     """√n × an orthonormal basis of the top-r non-constant eigen-directions of A (an element of Ω)."""
     n = aff.n
@@ -122,7 +133,7 @@ def objective(t: dict[str, float], alpha: float, beta: float, rho: float) -> flo
 
 def solve(graphs: list[LowRankAffinity], bits: int, *, alpha: float = 1.0, beta: float = 1.0, rho: float = 1.0,
           iters: int = 20, b_steps: int = 3, tol: float = 1e-6, weights: list[float] | None = None,
-          seed: int = 0, callback: Callable[[dict], None] | None = None) -> Step1Result:
+          balance: str = "hard", seed: int = 0, callback: Callable[[dict], None] | None = None) -> Step1Result:
     """Run the alternating updates of the module docstring and return the exactly binary codes."""
     t0 = time.time()
     rng = np.random.default_rng(seed)
@@ -132,7 +143,10 @@ def solve(graphs: list[LowRankAffinity], bits: int, *, alpha: float = 1.0, beta:
     fused = graphs[0] if len(graphs) == 1 else fuse(graphs, weights)
     F = [spectral_init(g, bits) for g in graphs]
     Y = spectral_init(fused, bits)
-    B = sign_keep(Y)
+    if balance not in ("hard", "soft"):
+        raise ValueError(f"balance must be 'hard' or 'soft', got {balance!r}")
+    binarise = (lambda C, old: balanced_sign(C)) if balance == "hard" else sign_keep
+    B = binarise(Y, None)
     history = []
 
     def record(it: int) -> float:
@@ -155,7 +169,7 @@ def solve(graphs: list[LowRankAffinity], bits: int, *, alpha: float = 1.0, beta:
         for _ in range(b_steps):
             Bc = B - B.mean(axis=0, keepdims=True)
             AB = fused.matmul(Bc)
-            B = sign_keep(2.0 * beta * (AB - AB.mean(axis=0, keepdims=True)) + lin, B)
+            B = binarise(2.0 * beta * (AB - AB.mean(axis=0, keepdims=True)) + lin, B)
         Y = project_omega(B.astype(np.float64), rng)
         J = record(it)
         if abs(prev - J) <= tol * max(1.0, abs(prev)):
@@ -190,7 +204,8 @@ def dcsh_codes(features: list[np.ndarray], bits: int, cfg: dict, seed: int,
     feats = [prepare_features(X, cfg.get("pca_dim"), seed) for X in features]
     graphs = build_graphs(feats, int(cfg["anchors"]), int(cfg["s"]), seed, int(cfg.get("kmeans_iters", 10)))
     return solve(graphs, bits, alpha=float(cfg["alpha"]), beta=float(cfg["beta"]), rho=float(cfg["rho"]),
-                 iters=int(cfg["iters"]), b_steps=int(cfg.get("b_steps", 3)), seed=seed, callback=callback)
+                 iters=int(cfg["iters"]), b_steps=int(cfg.get("b_steps", 3)), balance=str(cfg.get("balance", "hard")),
+                 seed=seed, callback=callback)
 
 
 # ----------------------------------------------------------------------------------------- baselines
