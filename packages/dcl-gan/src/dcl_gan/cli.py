@@ -20,7 +20,7 @@ def _precheck(args: argparse.Namespace, cfg: dict[str, Any], run: dict[str, Any]
               needs_source: bool = False) -> None:
     """Every user mistake is refused here, before a run directory exists."""
     from dcl_gan.data import check_dataset
-    from dcl_gan.experiments import ADAPTED_KIND, SOURCE_KIND, check_arch, read_checkpoint
+    from dcl_gan.experiments import ADAPTED_KIND, SOURCE_KIND, check_arch, load_gan, read_checkpoint
     from dcl_gan.models import arch_of
 
     name = run.get("dataset") or cfg.get("dataset")
@@ -41,6 +41,7 @@ def _precheck(args: argparse.Namespace, cfg: dict[str, Any], run: dict[str, Any]
             check_arch(Path(ck), rec, arch)
             if "D" not in rec:
                 raise UsageError(f"{ck}: the source checkpoint has no discriminator ('D'); adaptation needs one")
+            load_gan(rec, Path(ck))
         elif int(cfg["source"]["iters"]) < 1:
             raise UsageError("no source generator: give --source-ckpt / --set source.checkpoint=FILE (from "
                              "`dcl-gan pretrain`) or --set source.iters=N to pretrain one here")
@@ -49,6 +50,7 @@ def _precheck(args: argparse.Namespace, cfg: dict[str, Any], run: dict[str, Any]
         rec = read_checkpoint(Path(ck), (SOURCE_KIND, ADAPTED_KIND))
         if needs_data:
             check_arch(Path(ck), rec, arch)
+        load_gan(rec, Path(ck))
 
 
 def _start(args: argparse.Namespace, **kw):
