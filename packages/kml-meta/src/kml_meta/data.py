@@ -282,12 +282,28 @@ def load_openmoji(size: int, channels: int, n_classes: int | None, per_class: in
                 "renderings")
 
 
-def load_digits_mode(size: int, channels: int, train_frac: float, seed: int) -> Mode:
+def _digits_arrays() -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's digits (the file ``load_digits`` reads: 64 pixel columns + the label), read without
+    importing sklearn (its import alone costs seconds on a loaded machine)."""
+    from importlib import metadata
+
+    try:
+        for f in metadata.distribution("scikit-learn").files or []:
+            if str(f).replace("\\", "/").endswith("sklearn/datasets/data/digits.csv.gz"):
+                raw = np.loadtxt(Path(f.locate()), delimiter=",")
+                return raw[:, :-1].reshape(-1, 8, 8), raw[:, -1].astype(np.int64)
+    except metadata.PackageNotFoundError:
+        pass
     from sklearn.datasets import load_digits
 
     d = load_digits()
-    x = np.clip(d.images / 16.0 * 255.0, 0, 255).astype(np.uint8)
-    return Mode("digits", _to_common(x, size, channels), d.target.astype(np.int64),
+    return d.images, d.target.astype(np.int64)
+
+
+def load_digits_mode(size: int, channels: int, train_frac: float, seed: int) -> Mode:
+    images, target = _digits_arrays()
+    x = np.clip(images / 16.0 * 255.0, 0, 255).astype(np.uint8)
+    return Mode("digits", _to_common(x, size, channels), target,
                 _split_classes(range(10), train_frac, seed),
                 "digits: scikit-learn's 1797 real 8×8 handwritten digits (10 classes), upsampled")
 

@@ -313,7 +313,8 @@ def draw_transference(records: Sequence[dict], modes: Sequence[str], fig_dir: Pa
         Z, tm = np.asarray(rec["Z"]), np.asarray(rec["modes"])
         ncols = 2 if pair_mean is not None else 1
         fig, axes = plt.subplots(1, ncols, figsize=(4.6 * ncols, 4.0), squeeze=False)
-        v = float(np.nanmax(np.abs(Z))) or 1.0
+        fin = np.abs(Z[np.isfinite(Z)])
+        v = float(fin.max()) if fin.size and fin.max() > 0 else 1.0
         im = axes[0, 0].imshow(Z, cmap="RdBu", vmin=-v, vmax=v)
         ticks = [int(np.flatnonzero(tm == m)[0]) for m in range(len(modes)) if (tm == m).any()]
         axes[0, 0].set_xticks(ticks, [modes[tm[t]] for t in ticks], rotation=45, fontsize=7)
@@ -323,7 +324,8 @@ def draw_transference(records: Sequence[dict], modes: Sequence[str], fig_dir: Pa
         axes[0, 0].set_ylabel("i (task stepped on)", fontsize=7)
         fig.colorbar(im, ax=axes[0, 0], fraction=0.046)
         if pair_mean is not None:
-            v2 = float(np.nanmax(np.abs(pair_mean))) or 1.0
+            finite = np.abs(pair_mean[np.isfinite(pair_mean)])
+            v2 = float(finite.max()) if finite.size and finite.max() > 0 else 1.0
             im2 = axes[0, 1].imshow(pair_mean, cmap="RdBu", vmin=-v2, vmax=v2)
             axes[0, 1].set_xticks(range(len(modes)), modes, rotation=45, fontsize=7)
             axes[0, 1].set_yticks(range(len(modes)), modes, fontsize=7)
