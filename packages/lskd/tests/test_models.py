@@ -42,3 +42,23 @@ def test_mlps_are_one_hidden_layer_of_the_stated_width(name, hidden):
     assert (model.features(x) >= 0).all()  # ReLU features
     assert sum(p.numel() for p in model.parameters()) == 784 * hidden + hidden + hidden * 10 + 10
     assert build_model(name, 10, 3, input_hw=32)(torch.randn(2, 3, 32, 32)).shape == (2, 10)
+
+
+def test_backbone_weights_load_from_a_torchvision_state_dict(tmp_path):
+    """The official CUB recipe starts from ImageNet weights: a local torchvision file fills the backbone;
+    the 1000-class fc is left alone for 200 classes; a file of another architecture is refused."""
+    from torchvision import models
+
+    from lskd.models import load_backbone_weights
+
+    ref = models.resnet18(weights=None, num_classes=1000)
+    torch.save(ref.state_dict(), tmp_path / "r18.pth")
+    model = build_model("resnet18", 200, 3)
+    fc_before = model.fc.weight.clone()
+    n = load_backbone_weights(model, tmp_path / "r18.pth")
+    assert n == len(ref.state_dict()) - 2  # all but fc.weight / fc.bias
+    assert torch.equal(model.backbone.conv1.weight, ref.conv1.weight)
+    assert torch.equal(model.fc.weight, fc_before)
+    torch.save(models.mobilenet_v2(weights=None).state_dict(), tmp_path / "mnv2.pth")
+    with pytest.raises(UsageError, match="none of its tensors fit"):
+        load_backbone_weights(build_model("cnn", 10, 1), tmp_path / "mnv2.pth")

@@ -25,7 +25,7 @@ DIFFUSION_CLASSES = {"fashion-mnist": [0, 6, 7],  # T-shirt/top, Shirt | Sneaker
                      "mnist": [4, 9, 0],  # 4, 9 | 0
                      "cifar10": [3, 5, 9],  # cat, dog | truck
                      "cifar100": [11, 35, 69],  # boy, girl | rocket
-                     "imagenet": [207, 208, 817],  # golden retriever, Labrador retriever | sports car
+                     "imagenet": [266, 267, 833],  # miniature, standard poodle | submarine (the official figure's)
                      "cub200": [58, 59, 100]}  # two gulls | a distant species
 
 
@@ -41,6 +41,9 @@ def _precheck(args: argparse.Namespace, cfg: dict[str, Any], run: dict[str, Any]
         model = cfg.get(part, {}).get("model")
         if model not in MODELS:
             raise UsageError(f"unknown model {model!r} ({part}.model); choose one of: {', '.join(MODELS)}")
+        weights = cfg.get(part, {}).get("pretrained")
+        if weights and not Path(weights).is_file():
+            raise UsageError(f"{part}.pretrained: no such weights file {weights} (a local torchvision state dict)")
     for flag in ("model",):
         if getattr(args, flag, None) is not None and args.model not in MODELS:
             raise UsageError(f"unknown model {args.model!r}; choose one of: {', '.join(MODELS)}")
@@ -120,7 +123,7 @@ def _load_data(ctx):
     d = ctx.cfg["data"]
     data = load_dataset(ctx.dataset, ctx.data_dir, train_subset=d.get("train_subset"),
                         test_subset=d.get("test_subset"), augment=bool(d.get("augment", False)),
-                        image_size=int(d.get("image_size", 224)))
+                        image_size=int(d.get("image_size", 224)), augmentation=d.get("augmentation", "standard"))
     classes = ctx.cfg["diffusion"]["classes"]
     if classes in (None, "auto"):
         ctx.cfg["diffusion"]["classes"] = DIFFUSION_CLASSES.get(data.name, [0, 1, 2])
@@ -311,23 +314,30 @@ def _write_result(ctx, data, result: dict[str, Any]) -> int:
     return 0
 
 
+PRESETS = ("smoke", "quick", "paper", "paper-cub")
+
+
+def _run_args(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    return add_run_args(parser, presets=PRESETS)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = ArgumentParser(prog="lskd", description="Label smoothing × knowledge distillation (ICML 2022): "
                                 "LS teachers, KD students over an α × T grid, systematic diffusion.")
     p.add_argument("--version", action="version", version=f"lskd {__version__}")
     sub = p.add_subparsers(dest="cmd", required=True)
-    add_run_args(sub.add_parser("reproduce", help="the α × T grid, diffusion indices, claims and report"))
-    add_run_args(sub.add_parser("grid", help="train the α × T grid (teachers once, reused) and tabulate accuracy"))
-    t = add_run_args(sub.add_parser("train-teacher", help="train one teacher with label smoothing α"))
+    _run_args(sub.add_parser("reproduce", help="the α × T grid, diffusion indices, claims and report"))
+    _run_args(sub.add_parser("grid", help="train the α × T grid (teachers once, reused) and tabulate accuracy"))
+    t = _run_args(sub.add_parser("train-teacher", help="train one teacher with label smoothing α"))
     t.add_argument("--alpha", type=float, default=0.1, help="label smoothing factor (0 = plain CE; default 0.1)")
     t.add_argument("--model", default=None, help="teacher model (default: the preset's)")
-    s = add_run_args(sub.add_parser("train-student", help="distil a student from a teacher checkpoint"))
+    s = _run_args(sub.add_parser("train-student", help="distil a student from a teacher checkpoint"))
     s.add_argument("--teacher", required=True, type=Path, help="teacher checkpoint (from train-teacher or grid)")
     s.add_argument("--temperature", "-T", type=float, default=1.0, help="KD temperature (default 1)")
     s.add_argument("--kd", choices=["pure", "mixture"], default=None, help="pure T²·KL (paper) or CE + KD")
     s.add_argument("--kd-weight", type=float, default=None, help="λ of the CE + KD mixture")
     s.add_argument("--model", default=None, help="student model (default: the preset's)")
-    d = add_run_args(sub.add_parser("diffusion", help="projection figure and diffusion index of checkpoints"))
+    d = _run_args(sub.add_parser("diffusion", help="projection figure and diffusion index of checkpoints"))
     d.add_argument("--teacher", type=Path, default=None, help="teacher checkpoint")
     d.add_argument("--student", dest="students", type=Path, action="append", default=[],
                    help="student checkpoint (repeatable)")

@@ -186,10 +186,18 @@ class ArrayImageDataset(Dataset):
 
 
 # ------------------------------------------------------------------------------------ image files
-def _folder_transform(train: bool, augment: bool, size: int, mean, std) -> Callable:
+def _folder_transform(train: bool, augment: bool, size: int, mean, std, augmentation: str = "standard") -> Callable:
+    """Image-folder transforms. Training with ``augment``: ``standard`` is RandomResizedCrop + flip (the
+    ImageNet recipe); ``official-cub`` is the official CUB scripts' stronger set: crop scale 0.2–1 with
+    ratio 0.8–1.25, flip, rotation ±45° (bilinear), grayscale p=0.2, colour jitter (brightness 0.2,
+    contrast 0.2). Evaluation: resize to 256/224 of the size, centre crop."""
     from torchvision import transforms as T
 
-    if train and augment:
+    if train and augment and augmentation == "official-cub":
+        ops = [T.RandomResizedCrop(size, scale=(0.2, 1.0), ratio=(0.8, 1.25)), T.RandomHorizontalFlip(),
+               T.RandomRotation(45, interpolation=T.InterpolationMode.BILINEAR), T.RandomGrayscale(0.2),
+               T.ColorJitter(brightness=0.2, contrast=0.2, saturation=0, hue=0)]
+    elif train and augment:
         ops = [T.RandomResizedCrop(size), T.RandomHorizontalFlip()]
     else:
         ops = [T.Resize(round(size * 256 / 224)), T.CenterCrop(size)]
@@ -313,7 +321,8 @@ def _subset(ds: Dataset, n: int | None, seed: int = 0) -> Dataset:
 
 
 def load_dataset(name: str, data_dir: str | os.PathLike | None = None, *, train_subset: int | None = None,
-                 test_subset: int | None = None, augment: bool = False, image_size: int = 224) -> LoadedData:
+                 test_subset: int | None = None, augment: bool = False, image_size: int = 224,
+                 augmentation: str = "standard") -> LoadedData:
     """Load a dataset's train and test splits as ``(x, y, i)`` datasets.
 
     ``train_subset``/``test_subset`` take a fixed random subset (identical across runs and seeds).
@@ -336,8 +345,8 @@ def load_dataset(name: str, data_dir: str | os.PathLike | None = None, *, train_
         from torchvision.datasets import ImageFolder
 
         try:
-            train = ImageFolder(str(root / "train"), _folder_transform(True, augment, image_size, info.mean, info.std),
-                                loader=_pil_loader)
+            train = ImageFolder(str(root / "train"), _folder_transform(True, augment, image_size, info.mean, info.std,
+                                                                        augmentation), loader=_pil_loader)
             test = ImageFolder(str(root / "val"), _folder_transform(False, False, image_size, info.mean, info.std),
                                loader=_pil_loader)
         except (FileNotFoundError, RuntimeError) as e:
@@ -346,7 +355,7 @@ def load_dataset(name: str, data_dir: str | os.PathLike | None = None, *, train_
             raise UsageError(f"imagenet in {root}: train/ and val/ hold different class folders")
         class_names = list(train.classes)
     else:  # cub200
-        train = CUB200(root, True, _folder_transform(True, augment, image_size, info.mean, info.std))
+        train = CUB200(root, True, _folder_transform(True, augment, image_size, info.mean, info.std, augmentation))
         test = CUB200(root, False, _folder_transform(False, False, image_size, info.mean, info.std))
     labels = np.asarray(getattr(train, "targets", []))
     num_classes = info.num_classes

@@ -69,6 +69,40 @@ def analyse(model: Classifier, data: LoadedData, classes: list[int], device: tor
             "proj": pts.astype(np.float32), "proj_labels": labels}
 
 
+def _part_cfg(cfg: dict[str, Any], part: str) -> dict[str, Any]:
+    """The teacher/student training config with the data loader's settings; ``data.global_batch`` (the
+    official runs: 2048 = 8 GPUs × 256, lr not rescaled) is split over the torchrun ranks."""
+    from reprokit.distributed import get_info
+
+    d = cfg["data"]
+    bs = d["batch_size"]
+    if d.get("global_batch"):
+        bs = max(1, int(d["global_batch"]) // get_info().world_size)
+    return {**cfg[part], "batch_size": bs, "num_workers": d["num_workers"]}
+
+
+def _build(cfg: dict[str, Any], part: str, data: LoadedData) -> Classifier:
+    from lskd.models import load_backbone_weights
+
+    model = build_model(cfg[part]["model"], data.num_classes, data.in_channels, data.image_hw)
+    if cfg[part].get("pretrained"):
+        n = load_backbone_weights(model, cfg[part]["pretrained"])
+        log.info("%s: %d tensors from %s", part, n, cfg[part]["pretrained"])
+    return model
+
+
+def _epoch_eval(cfg: dict[str, Any], data: LoadedData, device: torch.device, test_tensors):
+    """Test top-1 after every epoch when ``eval_each_epoch`` (best- and final-epoch top-1 both reported)."""
+    if not cfg.get("eval_each_epoch"):
+        return None
+    return lambda model: accuracy(model, data.test, device, tensors=test_tensors)
+
+
+def _best(res: dict[str, Any]) -> dict[str, Any]:
+    accs = res.get("acc_per_epoch") or []
+    return {"acc_best_epoch": max(accs), "best_epoch": int(np.argmax(accs)) + 1} if accs else {}
+
+
 def _endpoint_classes(cfg: dict[str, Any], data: LoadedData) -> list[int]:
     """The similar classes whose accuracy is reported beside the overall one (claims.endpoint_classes)."""
     classes = cfg.get("claims", {}).get("endpoint_classes") or cfg["_classes"][:2]
@@ -113,12 +147,12 @@ def train_teacher_cell(cfg: dict[str, Any], data: LoadedData, alpha: float, seed
     if path.is_file():
         log.info("teacher α=%g seed %d: loaded from %s", alpha, seed, path)
         return load_model_checkpoint(path, data, "teacher")
-    tcfg = {**cfg["teacher"], "batch_size": cfg["data"]["batch_size"], "num_workers": cfg["data"]["num_workers"]}
+    tcfg = _part_cfg(cfg, "teacher")
     torch.manual_seed(seed)
-    model = build_model(tcfg["model"], data.num_classes, data.in_channels, data.image_hw)
+    model = _build(cfg, "teacher", data)
     partial = path.with_suffix(".partial.pt")
     res = train_teacher(model, data.train, alpha, tcfg, device, seed=seed, ckpt_path=partial, quiet=quiet, log=log_fn,
-                        tensors=tensors)
+                        tensors=tensors, evaluate=_epoch_eval(cfg, data, device, test_tensors))
     acc = accuracy(model, data.test, device, tensors=test_tensors)
     logits = compute_logits(model, data.train, device, tensors=tensors)
     labels = tensors[1].numpy() if tensors is not None else np.asarray([int(data.train[i][1]) for i in
@@ -126,7 +160,7 @@ def train_teacher_cell(cfg: dict[str, Any], data: LoadedData, alpha: float, seed
     extra = {"acc_endpoint": per_class_accuracy(model, test_tensors, _endpoint_classes(cfg, data), device)
              } if test_tensors is not None else {}
     rec = _model_record("teacher", tcfg["model"], data, model, alpha=alpha, seed=seed, acc=acc, train=res,
-                        erasure=logit_erasure(logits.numpy(), labels), **extra,
+                        erasure=logit_erasure(logits.numpy(), labels), **extra, **_best(res),
                         **analyse(model, data, cfg["_classes"], device, cfg["diffusion"]["max_per_class"]))
     log.info("teacher α=%g seed %d: top-1 %.2f%%, logit erasure E %.3f (%.1f s)", alpha, seed, acc, rec["erasure"],
              res["train_time_s"])
@@ -144,17 +178,18 @@ def train_student_cell(cfg: dict[str, Any], data: LoadedData, alpha: float, temp
     if path.is_file():
         log.info("student α=%g T=%g seed %d: loaded", alpha, temperature, seed)
         return load_model_checkpoint(path, data, "student")[1]
-    scfg = {**cfg["student"], "batch_size": cfg["data"]["batch_size"], "num_workers": cfg["data"]["num_workers"]}
+    scfg = _part_cfg(cfg, "student")
     torch.manual_seed(seed + 10_000)
-    model = build_model(scfg["model"], data.num_classes, data.in_channels, data.image_hw)
+    model = _build(cfg, "student", data)
     partial = path.with_suffix(".partial.pt")
     res = train_student(model, data.train, temperature, scfg, device, teacher=teacher, cached_logits=cached_logits,
-                        seed=seed, ckpt_path=partial, quiet=quiet, log=log_fn, tensors=tensors)
+                        seed=seed, ckpt_path=partial, quiet=quiet, log=log_fn, tensors=tensors,
+                        evaluate=_epoch_eval(cfg, data, device, test_tensors))
     acc = accuracy(model, data.test, device, tensors=test_tensors)
     extra = {"acc_endpoint": per_class_accuracy(model, test_tensors, _endpoint_classes(cfg, data), device)
              } if test_tensors is not None else {}
     rec = _model_record("student", scfg["model"], data, model, alpha=alpha, temperature=temperature, seed=seed,
-                        acc=acc, train=res, kd=scfg.get("kd", "pure"), **extra,
+                        acc=acc, train=res, kd=scfg.get("kd", "pure"), **extra, **_best(res),
                         **analyse(model, data, cfg["_classes"], device, cfg["diffusion"]["max_per_class"]))
     log.info("student α=%g T=%g seed %d: top-1 %.2f%%, diffusion %.3f (%.1f s)", alpha, temperature, seed, acc,
              rec["diffusion"], res["train_time_s"])
@@ -193,10 +228,11 @@ def run_grid(cfg: dict[str, Any], data: LoadedData, ckpt_dir: Path, device: torc
 
 
 # ------------------------------------------------------------------------------------------ tables
-def _acc_table(students: list[dict]) -> dict[float, dict[float, list[float]]]:
+def _acc_table(students: list[dict], key: str = "acc") -> dict[float, dict[float, list[float]]]:
     table: dict[float, dict[float, list[float]]] = {}
     for r in students:
-        table.setdefault(r["alpha"], {}).setdefault(r["temperature"], []).append(r["acc"])
+        if key in r:
+            table.setdefault(r["alpha"], {}).setdefault(r["temperature"], []).append(r[key])
     return table
 
 
@@ -214,6 +250,14 @@ def accuracy_table_md(res: dict[str, Any]) -> str:
         tacc = [r["acc"] for r in res["teachers"] if r["alpha"] == alpha]
         cells = [_ms(table[alpha].get(t, [])) for t in temps]
         lines.append(f"| {alpha:g} | {_ms(tacc)} | " + " | ".join(cells) + " |")
+    if any("acc_best_epoch" in r for r in res["students"]):
+        best = _acc_table(res["students"], "acc_best_epoch")
+        lines += ["", "Best-epoch top-1 (the official runs report this; the table above is the final epoch):", "",
+                  lines[0], lines[1]]
+        for alpha in sorted(best):
+            tacc = [r["acc_best_epoch"] for r in res["teachers"] if r["alpha"] == alpha and "acc_best_epoch" in r]
+            lines.append(f"| {alpha:g} | {_ms(tacc)} | " + " | ".join(_ms(best[alpha].get(t, [])) for t in temps)
+                         + " |")
     return "\n".join(lines)
 
 

@@ -9,6 +9,7 @@ Names: ``cnn-small``, ``cnn``, ``cnn-large`` (small CNNs for CPU presets), ``res
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -135,3 +136,32 @@ def build_model(name: str, num_classes: int, in_channels: int = 3, input_hw: int
     if name in MLP_WIDTHS:
         return mlp(num_classes, in_channels, MLP_WIDTHS[name], input_hw)
     return MODELS[name](num_classes, in_channels)
+
+
+def load_backbone_weights(model: Classifier, path: str | Path) -> int:
+    """Initialise ``model`` from a local torchvision ImageNet state dict (e.g. ``resnet50-*.pth``), as the
+    official CUB recipe starts from ImageNet weights. Every tensor whose name and shape match is loaded;
+    the 1000-class ``fc`` is kept only when the class count matches. Returns the number loaded."""
+    import torch
+
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # a foreign or truncated file is the user's to fix
+        raise UsageError(f"{path}: not a readable torch state dict ({type(e).__name__})") from None
+    state = state.get("state_dict", state) if isinstance(state, dict) else state
+    if not isinstance(state, dict):
+        raise UsageError(f"{path}: expected a state dict of tensors")
+    own = model.state_dict()
+    renamed = {}
+    for k, v in state.items():
+        k = k.removeprefix("module.")
+        for cand in (f"backbone.{k}", k, f"backbone.0.{k.removeprefix('features.')}" if k.startswith("features.")
+                     else None, k.replace("classifier.1.", "fc.")):
+            if cand in own and own[cand].shape == v.shape:
+                renamed[cand] = v
+                break
+    if not any(k.startswith("backbone.") for k in renamed):
+        raise UsageError(f"{path}: none of its tensors fit the {type(model.backbone).__name__} backbone; "
+                         "give torchvision weights of the same architecture")
+    model.load_state_dict(renamed, strict=False)
+    return len(renamed)

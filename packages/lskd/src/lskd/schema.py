@@ -26,10 +26,13 @@ class Data(ConfigModel):
     batch_size: int = Field(ge=1)
     num_workers: int = Field(0, ge=0)
     image_size: int = Field(ge=8)
+    augmentation: Literal["standard", "official-cub"] = "standard"
+    global_batch: int | None = Field(None, ge=1)
 
 
 class Model(ConfigModel):
     model: str
+    pretrained: str | None = None
     epochs: int = Field(ge=1)
     optim: Optim
 
@@ -76,6 +79,7 @@ class Config(ConfigModel):
     seed: int = Field(0, ge=0)
     dataset: str
     threads: int | None = Field(None, ge=1)
+    eval_each_epoch: bool = False
     data: Data
     teacher: Model
     student: Student

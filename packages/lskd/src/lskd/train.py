@@ -91,9 +91,11 @@ def epoch_batches(ds: Dataset, batch_size: int, *, shuffle: bool, seed: int = 0,
 def fit(model: nn.Module, train_ds: Dataset, batch_loss: Callable[[nn.Module, tuple], torch.Tensor],
         cfg: dict[str, Any], device: torch.device, *, seed: int, ckpt_path: str | Path | None = None,
         name: str = "train", quiet: bool = True, log: LogFn | None = None,
-        tensors: tuple[torch.Tensor, torch.Tensor] | None = None) -> dict[str, Any]:
+        tensors: tuple[torch.Tensor, torch.Tensor] | None = None,
+        evaluate: Callable[[nn.Module], float] | None = None) -> dict[str, Any]:
     """Minimise ``batch_loss(model, (x, y, i))`` for ``cfg['epochs']`` epochs; resume from ``ckpt_path``.
     ``tensors`` (the in-memory training set) replaces the DataLoader with identical batches.
+    ``evaluate(model)`` after every epoch gives ``acc_per_epoch`` (the official runs report the best epoch).
 
     Returns ``{"epochs", "final_loss", "train_time_s"}``. The checkpoint holds model, optimizer,
     scheduler and RNG state after each finished epoch.
@@ -102,7 +104,7 @@ def fit(model: nn.Module, train_ds: Dataset, batch_loss: Callable[[nn.Module, tu
     steps = max(1, math.ceil(len(train_ds) / (bs * get_info().world_size)))
     model.to(device)
     opt, sched = make_optimizer(model, cfg["optim"], epochs, steps)
-    start, history, elapsed = 0, [], 0.0
+    start, history, elapsed, accs = 0, [], 0.0, []
     if ckpt_path is not None and Path(ckpt_path).is_file():
         state = load_checkpoint(ckpt_path)
         model.load_state_dict(state["model"])
@@ -110,6 +112,7 @@ def fit(model: nn.Module, train_ds: Dataset, batch_loss: Callable[[nn.Module, tu
         sched.load_state_dict(state["scheduler"])
         torch.set_rng_state(state["rng"])
         start, history, elapsed = state["epoch"], state["history"], state.get("train_time_s", 0.0)
+        accs = state.get("acc_per_epoch", [])
     net = wrap_model(model, device)
     for epoch in range(start, epochs):
         t0 = time.perf_counter()
@@ -130,21 +133,25 @@ def fit(model: nn.Module, train_ds: Dataset, batch_loss: Callable[[nn.Module, tu
             n += len(batch[0])
         elapsed += time.perf_counter() - t0
         history.append(total / max(n, 1))
+        if evaluate is not None:
+            accs.append(evaluate(model))
         if log is not None and is_main_process():
-            log({"phase": name, "epoch": epoch + 1, "loss": history[-1], "lr": sched.get_last_lr()[0]})
+            log({"phase": name, "epoch": epoch + 1, "loss": history[-1], "lr": sched.get_last_lr()[0],
+                 **({"test_acc": accs[-1]} if evaluate is not None else {})})
         if ckpt_path is not None and is_main_process():
             save_checkpoint(ckpt_path, {"model": model.state_dict(), "optimizer": opt.state_dict(),
                                         "scheduler": sched.state_dict(), "rng": torch.get_rng_state(),
-                                        "epoch": epoch + 1, "history": history, "train_time_s": elapsed})
+                                        "epoch": epoch + 1, "history": history, "train_time_s": elapsed,
+                                        "acc_per_epoch": accs})
         barrier()
     return {"epochs": epochs, "final_loss": history[-1] if history else float("nan"), "loss_history": history,
-            "train_time_s": elapsed}
+            "train_time_s": elapsed, "acc_per_epoch": accs}
 
 
 def train_teacher(model: nn.Module, train_ds: Dataset, alpha: float, cfg: dict[str, Any], device: torch.device,
                   *, seed: int, ckpt_path: str | Path | None = None, quiet: bool = True,
-                  log: LogFn | None = None, tensors: tuple[torch.Tensor, torch.Tensor] | None = None
-                  ) -> dict[str, Any]:
+                  log: LogFn | None = None, tensors: tuple[torch.Tensor, torch.Tensor] | None = None,
+                  evaluate: Callable[[nn.Module], float] | None = None) -> dict[str, Any]:
     """Train a teacher with label smoothing α (α = 0: plain cross-entropy)."""
 
     def batch_loss(net: nn.Module, batch: tuple) -> torch.Tensor:
@@ -152,7 +159,7 @@ def train_teacher(model: nn.Module, train_ds: Dataset, alpha: float, cfg: dict[s
         return label_smoothing_loss(net(x), y, alpha)
 
     return fit(model, train_ds, batch_loss, cfg, device, seed=seed, ckpt_path=ckpt_path,
-               name=f"teacher α={alpha:g}", quiet=quiet, log=log, tensors=tensors)
+               name=f"teacher α={alpha:g}", quiet=quiet, log=log, tensors=tensors, evaluate=evaluate)
 
 
 @torch.no_grad()
@@ -169,7 +176,8 @@ def train_student(student: nn.Module, train_ds: Dataset, temperature: float, cfg
                   device: torch.device, *, teacher: nn.Module | None = None,
                   cached_logits: torch.Tensor | None = None, seed: int, ckpt_path: str | Path | None = None,
                   quiet: bool = True, log: LogFn | None = None,
-                  tensors: tuple[torch.Tensor, torch.Tensor] | None = None) -> dict[str, Any]:
+                  tensors: tuple[torch.Tensor, torch.Tensor] | None = None,
+                  evaluate: Callable[[nn.Module], float] | None = None) -> dict[str, Any]:
     """Distil into ``student`` at temperature T: online (``teacher`` forward each batch) or offline
     (``cached_logits[i]`` for item i — exact only when training inputs are not augmented).
 
@@ -195,4 +203,4 @@ def train_student(student: nn.Module, train_ds: Dataset, temperature: float, cfg
         return student_loss(net(x), t, y, temperature, mode, weight)
 
     return fit(student, train_ds, batch_loss, cfg, device, seed=seed, ckpt_path=ckpt_path,
-               name=f"student T={temperature:g}", quiet=quiet, log=log, tensors=tensors)
+               name=f"student T={temperature:g}", quiet=quiet, log=log, tensors=tensors, evaluate=evaluate)
