@@ -175,13 +175,10 @@ def cmd_encode(args: argparse.Namespace) -> int:
         rec = _read_hasher(Path(args.checkpoint))
         name = run.get("dataset") or cfg.get("dataset")
         _data_check(cfg, run)
-        if name != "openmoji" or rec["dataset"] == "openmoji":
-            d = cfg["data"]
-            data = load_dataset(name, Path(run["data_dir"]) if run.get("data_dir") else None,
-                                n_labels=int(d["n_labels"]), image_size=int(d["image_size"]))
-            FeatureTransform.from_dict(rec["transform"]).check(data)
-            if int(d["n_query"]) + int(d["n_train"]) > len(data):
-                raise UsageError(f"{name} has {len(data)} items; data.n_query + data.n_train exceed it")
+        d = cfg["data"]
+        data = load_dataset(name, Path(run["data_dir"]) if run.get("data_dir") else None,
+                            n_labels=int(d["n_labels"]), image_size=int(d["image_size"]))
+        FeatureTransform.from_dict(rec["transform"]).check(data)
         holder["rec"] = rec
 
     ctx = _start(args, check)

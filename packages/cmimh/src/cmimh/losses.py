@@ -68,7 +68,7 @@ BOUNDS = {"infonce": infonce_bound_symmetric, "nwj": nwj_bound, "jsd": jsd_estim
 def sample_codes(probs: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
     """``b ~ Bern(p)`` with the straight-through gradient ``b + p − stopgrad(p)``."""
     b = torch.bernoulli(probs.detach(), generator=generator)
-    return b + probs - probs.detach()
+    return b + (probs - probs.detach())  # forward value exactly b
 
 
 def code_critic(b_img: torch.Tensor, b_txt: torch.Tensor, tau: float) -> torch.Tensor:
