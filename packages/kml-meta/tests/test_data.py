@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from conftest import glyph, save_png, write_image_folder, write_mnist_like, write_omniglot
+from conftest import glyph, save_png, write_image_folder, write_mnist_like
 
 from kml_meta import data as D
 from kml_meta.render import draw_strokes, parse_path
