@@ -238,3 +238,16 @@ def test_torchrun_train_teacher_is_data_parallel(mnist_dir, tmp_path):
     epochs = [row["epoch"] for row in rows if "epoch" in row]
     assert sorted(epochs) == sorted(set(epochs)) and len(epochs) == 2  # each epoch logged once, by rank 0
     assert sum(row.get("event") == "session_start" for row in rows) == 1
+
+
+def test_seeds_in_two_processes_give_the_serial_grid(mnist_dir, tmp_path):
+    """grid.workers = 2 trains the seeds in two spawned processes; every cell equals the serial run's."""
+    runs = {}
+    for w in (1, 2):
+        out = tmp_path / f"w{w}"
+        assert main(["grid", "--preset", "smoke", "--dataset", "mnist", "--data-dir", str(mnist_dir), "--out",
+                     str(out), "--quiet", *TINY, "--set", "grid.alphas=[0.0]", "--set", "grid.temperatures=[2]",
+                     "--set", "grid.n_seeds=2", "--set", f"grid.workers={w}"]) == 0
+        g = json.loads((out / "grid.json").read_text())
+        runs[w] = sorted((r["kind"], r["seed"], r["acc"], r["diffusion"]) for r in g["teachers"] + g["students"])
+    assert len(runs[1]) == 4 and runs[1] == runs[2]

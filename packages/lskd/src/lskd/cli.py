@@ -118,12 +118,9 @@ def _start(args: argparse.Namespace):
 
 
 def _load_data(ctx):
-    from lskd.data import load_dataset
+    from lskd.experiments import load_data
 
-    d = ctx.cfg["data"]
-    data = load_dataset(ctx.dataset, ctx.data_dir, train_subset=d.get("train_subset"),
-                        test_subset=d.get("test_subset"), augment=bool(d.get("augment", False)),
-                        image_size=int(d.get("image_size", 224)), augmentation=d.get("augmentation", "standard"))
+    data = load_data(ctx.cfg, ctx.dataset, ctx.data_dir)
     classes = ctx.cfg["diffusion"]["classes"]
     if classes in (None, "auto"):
         ctx.cfg["diffusion"]["classes"] = DIFFUSION_CLASSES.get(data.name, [0, 1, 2])

@@ -201,12 +201,66 @@ def _strip(rec: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in rec.items() if k != "state_dict"}
 
 
+def load_data(cfg: dict[str, Any], name: str, data_dir: str | Path | None) -> LoadedData:
+    """The dataset as the config's ``data`` section asks for it."""
+    from lskd.data import load_dataset
+
+    d = cfg["data"]
+    return load_dataset(name, data_dir, train_subset=d.get("train_subset"), test_subset=d.get("test_subset"),
+                        augment=bool(d.get("augment", False)), image_size=int(d.get("image_size", 224)),
+                        augmentation=d.get("augmentation", "standard"))
+
+
+def _seed_done(g: dict[str, Any], s: int, ckpt_dir: Path) -> bool:
+    cells = [cell_name("teacher", float(a), s) for a in g["alphas"]]
+    cells += [cell_name("student", float(a), s, float(t)) for a in g["alphas"] for t in g["temperatures"]]
+    return all((ckpt_dir / f"{c}.pt").is_file() for c in cells)
+
+
+def _train_seeds_worker(job: tuple[dict[str, Any], str, str, list[int], str]) -> list[int]:
+    """One worker process of :func:`train_seeds_in_parallel`: every cell of its seeds, saved as checkpoints."""
+    cfg, name, root, seeds, ckpt_dir = job
+    torch.set_num_threads(1)
+    data = load_data(cfg, name, root)
+    for s in seeds:
+        run_grid({**cfg, "grid": {**cfg["grid"], "n_seeds": 1, "workers": 1}}, data, Path(ckpt_dir),
+                 torch.device("cpu"), s)
+    return seeds
+
+
+def train_seeds_in_parallel(cfg: dict[str, Any], data: LoadedData, ckpt_dir: Path, seeds: list[int],
+                            workers: int) -> None:
+    """Train the seeds' cells in ``workers`` processes (one torch thread each), seeds dealt round-robin.
+
+    Every cell depends only on its seed (its teacher's and students' initial weights, its batch order),
+    so the checkpoints are the ones a serial run writes; :func:`run_grid` then loads them.
+    """
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    todo = [s for s in seeds if not _seed_done(cfg["grid"], s, ckpt_dir)]
+    if len(todo) < 2:
+        return
+    plain = {k: v for k, v in cfg.items() if not k.startswith("_")}
+    jobs = [(plain, data.name, str(data.root), todo[i::workers], str(ckpt_dir)) for i in range(workers)]
+    log.info("training seeds %s in %d processes", todo, workers)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+        for done in pool.map(_train_seeds_worker, [j for j in jobs if j[3]]):
+            log.info("seeds %s trained", done)
+
+
 def run_grid(cfg: dict[str, Any], data: LoadedData, ckpt_dir: Path, device: torch.device, seed: int,
              quiet: bool = True, log_fn=None) -> dict[str, Any]:
     """The α × T grid over ``grid.n_seeds`` seeds (seed, seed+1, ...). Returns teacher and student records
     (without weights). Offline KD (cached teacher logits) is used when ``grid.offline_kd`` and the
-    training inputs are not augmented (otherwise the cache would be wrong)."""
+    training inputs are not augmented (otherwise the cache would be wrong). With ``grid.workers`` > 1 (CPU,
+    one process) the seeds train in that many processes first."""
+    from reprokit.distributed import get_info
+
     g = cfg["grid"]
+    workers = int(g.get("workers", 1))
+    if workers > 1 and device.type == "cpu" and not get_info().enabled:
+        train_seeds_in_parallel(cfg, data, ckpt_dir, list(range(seed, seed + int(g["n_seeds"]))), workers)
     cfg = {**cfg, "_classes": check_classes(cfg["diffusion"]["classes"], data.num_classes)}
     offline = bool(g.get("offline_kd", True)) and not cfg["data"].get("augment", False)
     tensors, test_tensors = in_memory(data.train), in_memory(data.test)

@@ -46,6 +46,7 @@ class Grid(ConfigModel):
     alphas: list[float] = Field(min_length=1)
     temperatures: list[float] = Field(min_length=1)
     n_seeds: int = Field(ge=1)
+    workers: int = Field(1, ge=1, le=64)
 
     @field_validator("alphas")
     @classmethod
