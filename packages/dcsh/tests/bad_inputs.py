@@ -43,7 +43,8 @@ def cases(tmp: pathlib.Path) -> list[tuple[str, list[str]]]:
     codes = ["codes", "--features-a", A, "--features-b", B]
     return [
         # codes (step 1 on the user's features)
-        ("codes-different-lengths", ["codes", "--features-a", A, "--features-b", str(fx / "b_short.npy"), "--bits", "8"]),
+        ("codes-different-lengths", ["codes", "--features-a", A, "--features-b", str(fx / "b_short.npy"),
+                                     "--bits", "8"]),
         ("codes-nan-features", ["codes", "--features-a", str(fx / "a_nan.npy"), "--features-b", B, "--bits", "8"]),
         ("codes-more-bits-than-samples", [*codes, "--bits", "64"]),
         ("codes-zero-bits", [*codes, "--bits", "0"]),
@@ -56,7 +57,8 @@ def cases(tmp: pathlib.Path) -> list[tuple[str, list[str]]]:
         ("codes-missing-bits", [*codes]),
         # reproduce
         ("reproduce-embeddings-wrong-dim", ["reproduce", "--preset", "smoke", "--embeddings", str(fx / "glove50.txt")]),
-        ("reproduce-embeddings-not-glove", ["reproduce", "--preset", "smoke", "--embeddings", str(fx / "notglove.txt")]),
+        ("reproduce-embeddings-not-glove", ["reproduce", "--preset", "smoke", "--embeddings",
+                                            str(fx / "notglove.txt")]),
         ("reproduce-more-bits-than-samples", ["reproduce", "--preset", "smoke", "--set", "bits=[8,400]",
                                               "--set", "ablations.bits=8"]),
         ("reproduce-zero-bits", ["reproduce", "--preset", "smoke", "--set", "bits=[0,16]"]),

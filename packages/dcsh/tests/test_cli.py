@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import shutil
 
 import numpy as np
 import pytest
+from conftest import clustered_pair
 
 from dcsh.cli import main
 from dcsh.evaluate import map_at_k, map_at_k_dcmh, map_whole
 from reprokit import VERDICTS
-
-from conftest import clustered_pair
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +36,7 @@ def test_reproduce_writes_the_run_directory(smoke_run):
     assert "CCA-ITQ" in report and "Ablations" in report
     rows = [json.loads(x) for x in (smoke_run / "metrics.jsonl").read_text().splitlines()]
     obj = [r["objective"] for r in rows if str(r.get("stage", "")).startswith("step1:dcsh:8:seed0")]
-    assert len(obj) >= 2 and all(b <= a + 1e-9 * abs(a) for a, b in zip(obj, obj[1:]))
+    assert len(obj) >= 2 and all(b <= a + 1e-9 * abs(a) for a, b in itertools.pairwise(obj))
 
 
 def test_resume_after_a_kill_gives_the_same_numbers(smoke_run, tmp_path):

@@ -53,7 +53,7 @@ def _mat(tmp_path, layout):
 
 @pytest.mark.parametrize("layout", ["pixels", "pixels-last", "features"])
 def test_dcmh_mat_loader(tmp_path, layout):
-    path, lab, tags = _mat(tmp_path, layout)
+    _, lab, tags = _mat(tmp_path, layout)
     d = D.load_dataset("mirflickr25k", tmp_path, {"data": {"image_size": 16, "max_len": 8}})
     assert d.n == 30
     np.testing.assert_array_equal(d.labels, lab)
@@ -101,5 +101,5 @@ def test_embedding_files(tmp_path):
     w.write_text("2 3\nface 0.1 0.2 0.3\ncat 1 2 3\n")
     E, hits = D.read_embeddings(w, ["<pad>", "face", "dog"], 3)
     assert hits == 1 and E[1, 2] == pytest.approx(0.3)
-    with pytest.raises(UsageError, match="text.embed_dim"):
+    with pytest.raises(UsageError, match=r"text\.embed_dim"):
         D.read_embeddings(w, ["<pad>"], 4)

@@ -119,7 +119,7 @@ def test_itq_loss_non_increasing():
     rng = np.random.default_rng(0)
     V = rng.standard_normal((200, 6)) @ rng.standard_normal((6, 6))
     V -= V.mean(0)
-    R, B, losses = step1.itq(V, 30)
+    R, _, losses = step1.itq(V, 30)
     assert (np.diff(losses) <= 1e-8).all()
     np.testing.assert_allclose(R @ R.T, np.eye(6), atol=1e-10)
 

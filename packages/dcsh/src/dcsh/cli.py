@@ -113,6 +113,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     emb, emb_note = _read_embeddings(_embeddings_path(args, ctx.cfg), data, ctx.cfg)
     res = ex.run(ctx.cfg, data, ctx.device, ctx.run.checkpoints, ctx.seed, ctx.run.log_metrics, ctx.quiet, emb)
     claims, metrics = ex.claims(res, ctx.cfg)
+    claim_rows = metrics.pop("_rows", {})
     figures = ex.draw_figures(res, ctx.run.figures)
     cfg = ctx.cfg
     setting = (f"{data.name}: {data.n} items ({res['per_seed'][0]['split']['query']} queries, "
@@ -133,7 +134,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     ]
     finish_run(ctx, dataset=data.name, data_note=data.note, metrics=metrics, claims=claims, title=TITLE,
                setting=setting, figures=figures, sections=sections,
-               extra={"per_seed": [{k: v for k, v in s.items()} for s in res["per_seed"]]})
+               extra={"claim_rows": claim_rows, "per_seed": res["per_seed"]})
     for c in claims:
         print(f"{c.id}: {c.verdict} -- {c.ours}")
     return 0
@@ -226,9 +227,12 @@ def cmd_fit(args: argparse.Namespace) -> int:
     codes = holder.get("codes")
     if codes is None:
         fa, fb = step1_features(data)
-        codes = {int(b): step1.dcsh_codes([fa, fb], int(b), ctx.cfg["step1"], ctx.seed,
-                                          callback=lambda r, b=b: ctx.run.log_metrics({"stage": f"step1:{b}", **r})).codes
-                 for b in ctx.cfg["bits"]}
+        codes = {}
+        for b in ctx.cfg["bits"]:
+            def cb(r, b=b):
+                ctx.run.log_metrics({"stage": f"step1:{b}", **r})
+
+            codes[int(b)] = step1.dcsh_codes([fa, fb], int(b), ctx.cfg["step1"], ctx.seed, callback=cb).codes
     hf = train.fit(data, codes, ctx.cfg, ctx.seed, ctx.device, embeddings=emb, log_fn=ctx.run.log_metrics,
                    quiet=ctx.quiet)
     ck = ctx.run.checkpoints / "hash_functions.pt"

@@ -238,6 +238,7 @@ def _first(d: dict, names: tuple[str, ...], path: Path, what: str) -> np.ndarray
 
 def read_mat(path: Path) -> dict[str, np.ndarray]:
     import scipy.io
+    from scipy.io.matlab import MatReadError
 
     if not path.is_file():
         raise UsageError(f"{path}: no such file")
@@ -251,7 +252,7 @@ def read_mat(path: Path) -> dict[str, np.ndarray]:
                              "with -v7") from None
         with h5py.File(path, "r") as f:  # h5py sees MATLAB arrays transposed
             return {k: np.asarray(f[k][()]).T for k in f.keys() if hasattr(f[k], "shape")}
-    except (ValueError, TypeError, OSError) as e:
+    except (ValueError, TypeError, OSError, MatReadError) as e:
         raise UsageError(f"{path}: not a readable .mat file ({type(e).__name__}: {str(e)[:80]})") from None
 
 

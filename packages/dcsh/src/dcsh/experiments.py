@@ -66,8 +66,9 @@ def step1_features(data: CrossModalData) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _map_pair(img_q, txt_q, img_db, txt_db, lq, ldb, ev: dict, curve: bool = False) -> dict[str, Any]:
-    i2t = evaluate_codes(img_q, txt_db, lq, ldb, topk=int(ev["topk"]), ks=sorted({*ev["ks"], int(ev["topk"])}), curve=curve)
-    t2i = evaluate_codes(txt_q, img_db, lq, ldb, topk=int(ev["topk"]), ks=sorted({*ev["ks"], int(ev["topk"])}), curve=curve)
+    ks = sorted({*ev["ks"], int(ev["topk"])})
+    i2t = evaluate_codes(img_q, txt_db, lq, ldb, topk=int(ev["topk"]), ks=ks, curve=curve)
+    t2i = evaluate_codes(txt_q, img_db, lq, ldb, topk=int(ev["topk"]), ks=ks, curve=curve)
     out = {"i2t": i2t, "t2i": t2i, "map": 0.5 * (i2t["map"] + t2i["map"])}
     if curve:
         out["pr"] = {"i2t": i2t.pop("pr"), "t2i": t2i.pop("pr")}
@@ -241,7 +242,7 @@ def claims(res: dict, cfg: dict):
         out.append(Claim(id=cid, statement=statement, paper=paper, verdict=verdict, evidence=ev, ours=ours,
                          note="effect = DCSH − best rival per seed, mean of i→t and t→i mAP (whole ranking); "
                               f"each length: CI > 0 and mean ≥ {me} → reproduced, CI < {me} → not reproduced"))
-        metrics[f"{cid}_rows"] = rows
+        metrics.setdefault("_rows", {})[cid] = rows
     for m in res["methods"]:
         for b in res["bits"]:
             metrics[f"map_{m}_{b}"] = round(float(method_maps(res, m, b).mean()), 4)

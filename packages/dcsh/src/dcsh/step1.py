@@ -38,7 +38,8 @@ Updates (block-coordinate ascent; each one never decreases Q, so J never increas
 * **Y**: ``argmax_{Y∈Ω} tr(YᵀB) = √n P Qᵀ`` of ``J B`` (exact).
 
 Initialisation: ``F_v`` = the top non-trivial eigenvectors of ``A_v`` (spectral embedding, √n-scaled), ``Y`` =
-those of ``Ā``, ``B`` = the maximiser of ``tr(BᵀY)`` over 𝔹 (a median split of Y). Terms can be switched off (α = 0, β = 0, ρ = 0: the ablations); with one
+those of ``Ā``, ``B`` = the maximiser of ``tr(BᵀY)`` over 𝔹 (a median split of Y).
+Terms can be switched off (α = 0, β = 0, ρ = 0: the ablations); with one
 modality the same solver gives per-modality spectral codes.
 """
 
@@ -108,7 +109,7 @@ def spectral_init(aff: LowRankAffinity, r: int) -> np.ndarray:
     k = min(r + 1, aff.factor.shape[1])
     _, U = aff.eigenvectors(k)
     U = U - U.mean(axis=0, keepdims=True)  # A1 = 1: removes the trivial direction
-    P, S, _ = np.linalg.svd(U, full_matrices=False)
+    P, _, _ = np.linalg.svd(U, full_matrices=False)
     P = P[:, :r]
     if P.shape[1] < r:  # fewer graph directions than bits: pad with random orthogonal directions
         P = project_omega(np.hstack([P, np.zeros((n, r - P.shape[1]))])) / np.sqrt(n)
