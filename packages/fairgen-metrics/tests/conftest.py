@@ -52,7 +52,7 @@ def write_png(path: Path, img: np.ndarray) -> None:
 
 def write_celeba(root: Path, n: int = 64, attrs=("Male", "Young", "Smiling")) -> Path:
     """list_attr_celeba.txt (count, names, rows of ±1), list_eval_partition.txt, img_align_celeba/*.jpg."""
-    names = list(attrs) + ["Bald"]
+    names = [*attrs, "Bald"]
     (root / "img_align_celeba").mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(3)
     a = rng.integers(0, 2, size=(n, len(names)))

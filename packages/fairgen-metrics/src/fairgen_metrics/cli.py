@@ -163,13 +163,14 @@ def _precheck_measure(args: argparse.Namespace, stash: dict[str, Any]):
         k = args.num_classes
         if args.images is not None:
             if args.classifier is None:
-                raise UsageError("--images needs --classifier CKPT (a checkpoint from `fairgen-metrics train-classifier`)")
+                raise UsageError("--images needs --classifier CKPT (a checkpoint from "
+                                 "`fairgen-metrics train-classifier`)")
             from fairgen_metrics.train import read_classifier_record
 
             rec = read_classifier_record(args.classifier)
             if k is not None and k != rec["num_classes"]:
-                raise UsageError(f"{args.classifier}: the classifier has {rec['num_classes']} classes, but --num-classes "
-                                 f"is {k}")
+                raise UsageError(f"{args.classifier}: the classifier has {rec['num_classes']} classes, but "
+                                 f"--num-classes is {k}")
             k = int(rec["num_classes"])
             stored = rec.get("confusion")
             from fairgen_metrics import data as D
@@ -274,12 +275,13 @@ def cmd_train_classifier(args: argparse.Namespace) -> int:
                       class_names=attr.names, cfg=c, confusion=conf, val_counts=counts, dataset=data.name,
                       attribute=attr.name if data.name != "celeba" else "+".join(ctx.cfg["data"]["attributes"]))
     result = {"classifier": str(path), "attribute": attr.name, "classes": attr.names, "num_classes": attr.k,
-              "train_images": int(len(tr)), "val_images": int(len(va)),
+              "train_images": len(tr), "val_images": len(va),
               "val_accuracy": float((pred == y[va]).mean()), "test_accuracy": test_acc,
               "per_class_accuracy": np.diag(conf).tolist(), "confusion": conf.tolist()}
     finish_run(ctx, dataset=data.name, data_note=data.note, metrics=result, claims=[], require_claims=False,
                title="fairgen-metrics train-classifier")
-    print(f"val accuracy {result['val_accuracy']:.4f}, per class {', '.join(f'{a:.3f}' for a in result['per_class_accuracy'])}")
+    per = ", ".join(f"{a:.3f}" for a in result["per_class_accuracy"])
+    print(f"val accuracy {result['val_accuracy']:.4f}, per class {per}")
     print(f"classifier: {path}")
     return 0
 
@@ -302,7 +304,7 @@ def cmd_data(args: argparse.Namespace) -> int:
     elif name == "celeba":
         attrs = (args.attribute or "Male").split("+")
         D.check_celeba(data_dir, attrs)
-        files, names, a = D.read_celeba_attrs(D.celeba_paths(data_dir)[0])
+        files, names, _ = D.read_celeba_attrs(D.celeba_paths(data_dir)[0])
         print(f"ok: CelebA attribute list with {len(files)} images and {len(names)} attributes")
         return 0
     elif name == "imagefolder":
@@ -321,7 +323,8 @@ def cmd_data(args: argparse.Namespace) -> int:
 def _measure_run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--preset", choices=["smoke", "quick", "paper"], default="quick",
                    help="preset holding the measure settings (default: quick)")
-    p.add_argument("--out", type=Path, default=None, help="run directory (default: runs/fairgen-metrics/<time>-<preset>)")
+    p.add_argument("--out", type=Path, default=None,
+                   help="run directory (default: runs/fairgen-metrics/<time>-<preset>)")
     p.add_argument("--device", default="auto", help="auto|cpu|cuda (for --images)")
     p.add_argument("--seed", type=int, default=None, help="seed of the batch split")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",

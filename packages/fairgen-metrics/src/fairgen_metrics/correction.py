@@ -55,7 +55,8 @@ def check_confusion(c: Any, k: int | None = None, *, tol: float = 1e-6) -> np.nd
     if not np.all(np.isfinite(c)) or np.any(c < 0):
         raise ValueError("confusion matrix entries must be finite and non-negative")
     if np.any(np.abs(c.sum(1) - 1) > tol):
-        raise ValueError(f"confusion matrix rows must sum to 1 (P(pred | true)); row sums {np.round(c.sum(1), 4).tolist()}")
+        raise ValueError("confusion matrix rows must sum to 1 (P(pred | true)); row sums "
+                         f"{np.round(c.sum(1), 4).tolist()}")
     if c.shape[0] == 2 and c[0, 0] + c[1, 1] <= 1:
         raise ValueError(f"per-class accuracies α0 + α1 = {c[0, 0] + c[1, 1]:.4g} ≤ 1: a classifier no better than "
                          "chance; the binary correction is not invertible")

@@ -87,7 +87,10 @@ def _idx_file(root: Path, stem: str) -> Path | None:
 def fmnist_root(data_dir: Path | None) -> Path:
     """Where the IDX files are: ``data_dir`` (or ``data_dir/fashion-mnist``), else the Debian location."""
     cands = [data_dir, data_dir / "fashion-mnist"] if data_dir is not None else []
-    cands += [SYSTEM_FMNIST]
+    # an explicit --data-dir must hold the files; only without one (or from $REPRO_DATA) fall back
+    env = os.environ.get("REPRO_DATA")
+    if data_dir is None or (env and Path(env) == Path(data_dir)):
+        cands += [SYSTEM_FMNIST]
     for c in cands:
         if c is not None and _idx_file(c, "train-images-idx3-ubyte") and _idx_file(c, "t10k-labels-idx1-ubyte"):
             return c
@@ -205,7 +208,7 @@ def load_imagefolder(root: Path, size: int = 32, channels: int = 3, test_fractio
 
 def _split(n: int, test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     perm = np.random.default_rng(seed).permutation(n)
-    n_test = max(1, int(round(n * test_fraction)))
+    n_test = max(1, round(n * test_fraction))
     return np.sort(perm[n_test:]), np.sort(perm[:n_test])
 
 

@@ -30,7 +30,7 @@ log = get_logger("fairgen_metrics")
 def load_data(name: str, data_dir: Path | None, cfg: dict[str, Any], seed: int) -> D.LabelledImages:
     d = cfg["data"]
     if name == "fashion-mnist":
-        return D.load_fashion_mnist(data_dir)
+        return _subset_test(D.load_fashion_mnist(data_dir), d.get("test_subset"), seed)
     if name == "celeba":
         return D.load_celeba(data_dir, list(d["attributes"]), int(d["image_size"]), d.get("max_images"), seed)
     if name == "imagefolder":
@@ -39,6 +39,14 @@ def load_data(name: str, data_dir: Path | None, cfg: dict[str, Any], seed: int) 
         return D.load_imagefolder(data_dir, int(d["image_size"]), int(d.get("channels", 3)), seed=seed,
                                   max_per_class=d.get("max_images"))
     raise UsageError(f"unknown dataset {name!r}; choose one of {', '.join(D.DATASETS)}")
+
+
+def _subset_test(data: D.LabelledImages, n: int | None, seed: int) -> D.LabelledImages:
+    if n and n < len(data.y_test):
+        keep = np.sort(np.random.default_rng(seed + 3).choice(len(data.y_test), int(n), replace=False))
+        data.x_test, data.y_test = data.x_test[keep], data.y_test[keep]
+        data.note += f" (test subset of {int(n)})"
+    return data
 
 
 def resolve_attribute(dataset: str, name: str, cfg: dict[str, Any], n_base: int | None = None) -> D.Attribute:
@@ -97,7 +105,8 @@ def classifier_stage(cfg, data: D.LabelledImages, ckpt_dir: Path | None, device,
         if path is not None and path.exists():
             model = T.load_classifier(T.read_classifier_record(path), device)
         else:
-            model = T.train_classifier(data.x_train[tr], data.y_train[tr], data.num_classes, c, seed, device, quiet, log_fn)
+            model = T.train_classifier(data.x_train[tr], data.y_train[tr], data.num_classes, c, seed, device, quiet,
+                                       log_fn)
             if path is not None:
                 val_pred = T.predict_logits(model, data.x_train[va], device).argmax(1)
                 conf, counts = cc.confusion_matrix(data.y_train[va], val_pred, data.num_classes)
@@ -135,7 +144,7 @@ def measured_sweep(attr: D.Attribute, true: np.ndarray, pred: np.ndarray, step: 
     m = np.array(measured)
     vals = sweep_metrics(m, hamming=False)
     exact = sweep_metrics(dists, hamming=False)
-    return {"attribute": attr.name, "k": attr.k, "n": int(len(dists)), "cap": int(cap),
+    return {"attribute": attr.name, "k": attr.k, "n": len(dists), "cap": int(cap),
             "linearity": {k: linearity(v) for k, v in vals.items()},
             "abs_error_vs_exact": {k: float(np.mean(np.abs(vals[k] - exact[k]))) for k in vals},
             "values": {k: v.tolist() for k, v in vals.items()}}
@@ -152,8 +161,9 @@ def sweep_stage(cfg, views: dict[int, tuple], stage_dir, seed: int) -> dict[str,
     def measured():
         rng = np.random.default_rng(seed + 11)
         first, effects = {}, []
+        usable = {k: v for k, v in views.items() if all((v[1] == a).any() for a in range(v[0].k))}
         for r in range(int(s.get("measured_repeats", 1))):
-            rep = {str(k): measured_sweep(attr, true, pred, None, rng) for k, (attr, true, pred) in views.items()}
+            rep = {str(k): measured_sweep(attr, true, pred, None, rng) for k, (attr, true, pred) in usable.items()}
             if r == 0:
                 first = rep
             if rep:
@@ -279,7 +289,7 @@ def cleam_trials(true: np.ndarray, pred: np.ndarray, p_star: np.ndarray, val_cou
     rec["uncorrected_coverage"] = cb_.mean(0).tolist()
     rec["uncorrected_joint_coverage"] = float(cb_.all(1).mean())
     rec["uncorrected_err"] = np.abs(mus - p_star).max(1).tolist()  # per trial, worst class
-    rec["trials_run"] = int(len(mus))
+    rec["trials_run"] = len(mus)
     for name in names:
         e = np.array(est[name])
         cv = np.array(cover[name])
@@ -300,6 +310,11 @@ def cleam_stage(cfg, data: D.LabelledImages, logits: dict[str, np.ndarray], stag
         conf_val, val_counts = cc.confusion_matrix(vt, vp, attr.k)
         conf_pool, _ = cc.confusion_matrix(pt, pp, attr.k)
         raw_counts = np.bincount(vt * attr.k + vp, minlength=attr.k ** 2).reshape(attr.k, attr.k).astype(float)
+        empty = [a for a in range(attr.k) if not (pt == a).any() or not (vt == a).any()]
+        if empty:
+            return {"attribute": attr_name, "k": attr.k, "error": f"classes {empty} have no images in the "
+                    "validation split or the generators' pool", "accuracy_heldout": np.diag(conf_val).tolist(),
+                    "accuracy_pool": np.diag(conf_pool).tolist()}
         for name, m in (("held-out", conf_val), ("pool", conf_pool)):
             try:
                 cc.check_confusion(m, attr.k)
@@ -322,7 +337,8 @@ def cleam_stage(cfg, data: D.LabelledImages, logits: dict[str, np.ndarray], stag
                                  lambda: run_one(c["attribute"], binary_p, c["trials"], "binary", "gen"))}
     if c.get("test_pool_trials"):
         out["binary_test_pool"] = cached_json(
-            stage_dir, "cleam_binary_test", lambda: run_one(c["attribute"], binary_p, c["test_pool_trials"], "shift", "test"))
+            stage_dir, "cleam_binary_test",
+            lambda: run_one(c["attribute"], binary_p, c["test_pool_trials"], "shift", "test"))
     if c.get("general_attribute"):
         out["general"] = cached_json(stage_dir, "cleam_general", lambda: run_one(
             c["general_attribute"], [c["general_p_star"]], c["general_trials"], "general", "gen"))
@@ -400,9 +416,9 @@ def run_all(cfg: dict[str, Any], data: D.LabelledImages, run_dir, device, seed: 
         vt, vp = attribute_view(gattr, logits["val_logits"], logits["val_y"])
         conf, _ = cc.confusion_matrix(vt, vp, gattr.k)
         gan_res = gan_measure(gan, conf)
-    return {"classifier": {"val_acc": acc_val, "test_acc": acc_pool, "val_size": int(len(logits["val_y"])),
-                           "gen_pool_size": int(len(logits["gen_y"])),
-                           "test_size": int(len(logits["test_y"]))},
+    return {"classifier": {"val_acc": acc_val, "test_acc": acc_pool, "val_size": len(logits["val_y"]),
+                           "gen_pool_size": len(logits["gen_y"]),
+                           "test_size": len(logits["test_y"])},
             "sweep": sweep, "error_analysis": err, "cleam": cle, "gan": gan_res,
             "gan_preview": None if gan is None else gan["preview"]}
 
@@ -421,7 +437,8 @@ def claims(res: dict[str, Any], cfg: dict[str, Any]):
     ci1 = {"mean": float(eff.mean()), "low": float(eff.min()), "high": float(eff.max()), "n": int(eff.size)}
     v1 = verdict_from_ci(ci1["low"], ci1["high"], ci1["mean"], min1)
     me = res["sweep"].get("measured_effects") or []
-    ci_me = paired_t_ci(me) if len(me) >= 2 else {"mean": float("nan"), "low": float("nan"), "high": float("nan"), "n": len(me)}
+    nan = float("nan")
+    ci_me = paired_t_ci(me) if len(me) >= 2 else {"mean": nan, "low": nan, "high": nan, "n": len(me)}
     spread = res["sweep"]["cardinality_spread"]
     ex = res["sweep"]["exact"]
     le = {k: {m: round(r["linearity"][m]["linearity_error"], 4) for m in (*CLASSIC, *PROPOSED)} for k, r in ex.items()}
@@ -438,7 +455,8 @@ def claims(res: dict[str, Any], cfg: dict[str, Any]):
                   "classic_le_per_k": dict(zip(map(str, cvp["k"]), cvp["classic_le"])),
                   "proposed_le_per_k": dict(zip(map(str, cvp["k"]), cvp["proposed_le"])),
                   "le_spread_over_k": {m: spread[m] for m in (*CLASSIC, *PROPOSED) if m in spread}},
-        ours=f"LE classic − proposed = {ci1['mean']:.4f} (range over {ci1['n']} |u| {ci1['low']:.4f}…{ci1['high']:.4f}); "
+        ours=f"LE classic − proposed = {ci1['mean']:.4f} (range over {ci1['n']} |u| "
+             f"{ci1['low']:.4f}…{ci1['high']:.4f}); "
              f"measured through the classifier {ci_me['mean']:.4f} (95% CI {ci_me['low']:.4f}…{ci_me['high']:.4f}, "
              f"{ci_me['n']} repeats)",
         note="linearity errors per |u|: " + "; ".join(f"|u|={k}: " + ", ".join(f"{m} {v}" for m, v in d.items())

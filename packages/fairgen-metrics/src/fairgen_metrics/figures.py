@@ -9,8 +9,8 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
 STYLE = {"L1": ("tab:blue", "-"), "L2": ("tab:orange", "-"), "KL": ("tab:red", "-"), "Spec": ("tab:green", "--"),
          "IS": ("tab:purple", "--"), "WD": ("tab:brown", ":"), "WD (official)": ("tab:gray", ":"),

@@ -94,7 +94,8 @@ def resolve_confusion(k: int, accuracy: str | None, confusion: Path | None,
             raise UsageError(f"--classifier-accuracy: {len(acc)} accuracies, but there are {k} classes")
         if any(a < 0 or a > 1 for a in acc):
             raise UsageError("--classifier-accuracy: accuracies must lie in [0, 1]")
-        c, src = cc.confusion_from_accuracies(acc), "per-class accuracies" + (" (errors spread evenly)" if k > 2 else "")
+        src = "per-class accuracies" + (" (errors spread evenly)" if k > 2 else "")
+        c = cc.confusion_from_accuracies(acc)
     elif confusion is not None:
         m = load_array(confusion, ndim=(2,))
         if m.shape != (k, k):
@@ -145,7 +146,8 @@ def measure(labels: np.ndarray, k: int, ref: np.ndarray | None, conf: np.ndarray
     r = cc.cleam(props, conf)
     out: dict[str, Any] = {
         "n": int(labels.size), "num_classes": k, "counts": np.bincount(labels, minlength=k).tolist(),
-        "p_hat": p_hat.tolist(), "p_hat_batch_mean": r["p_hat"], "p_hat_low": r["p_hat_low"], "p_hat_high": r["p_hat_high"],
+        "p_hat": p_hat.tolist(), "p_hat_batch_mean": r["p_hat"], "p_hat_low": r["p_hat_low"],
+        "p_hat_high": r["p_hat_high"],
         "reference": "uniform" if ref is None else ref.tolist(), "batches": batches, "batching": mode,
         "batch_size": int(b.shape[1]), "ground_metric": ground,
         "metrics": all_metrics(p_hat, ref, ground=ground), "metrics_ci": metric_cis(props, ref, ground)}
@@ -155,7 +157,8 @@ def measure(labels: np.ndarray, k: int, ref: np.ndarray | None, conf: np.ndarray
         proj = proj / proj.sum()
         q = np.clip(cc.correct(props, conf), 0, None)
         q = q / q.sum(1, keepdims=True)
-        out.update({"confusion": conf.tolist(), "corrected": corrected_all.tolist(), "corrected_projected": proj.tolist(),
+        out.update({"confusion": conf.tolist(), "corrected": corrected_all.tolist(),
+                    "corrected_projected": proj.tolist(),
                     "corrected_low": r["corrected_low"], "corrected_high": r["corrected_high"],
                     "corrected_metrics": all_metrics(proj, ref, ground=ground),
                     "corrected_metrics_ci": metric_cis(q, ref, ground)})
@@ -169,7 +172,8 @@ def table(res: dict[str, Any]) -> str:
     lines = ["| class | count | p̂ | 95% CI |" + (" corrected | 95% CI |" if corr else ""),
              "|---|---|---|---|" + ("---|---|" if corr else "")]
     for i in range(k):
-        row = (f"| {i} | {res['counts'][i]} | {res['p_hat'][i]:.4f} | {res['p_hat_low'][i]:.4f}…{res['p_hat_high'][i]:.4f} |")
+        row = (f"| {i} | {res['counts'][i]} | {res['p_hat'][i]:.4f} | "
+               f"{res['p_hat_low'][i]:.4f}…{res['p_hat_high'][i]:.4f} |")
         if corr:
             row += f" {res['corrected'][i]:.4f} | {res['corrected_low'][i]:.4f}…{res['corrected_high'][i]:.4f} |"
         lines.append(row)

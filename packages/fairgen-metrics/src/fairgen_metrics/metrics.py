@@ -168,7 +168,7 @@ def ground_matrix(k: int, ground: str | np.ndarray = "discrete") -> np.ndarray:
     if ground == "index":
         return np.abs(i[:, None] - i[None, :]) / (k - 1)
     if ground == "hamming":
-        bits = int(round(np.log2(k)))
+        bits = int(np.log2(k) + 0.5)
         if 2 ** bits != k:
             raise ValueError(f"hamming ground metric needs K = 2^m classes, got {k}")
         x = i[:, None] ^ i[None, :]
@@ -302,7 +302,7 @@ def sweep_metrics(dists: np.ndarray, *, hamming: bool = True) -> dict[str, np.nd
         "WD": normalise(wasserstein, d), "WD (official)": normalise(wasserstein_official, d),
         "WDS": normalise(wds, d),
     }
-    if hamming and k > 2 and 2 ** int(round(np.log2(k))) == k:
+    if hamming and k > 2 and 2 ** int(np.log2(k) + 0.5) == k:
         out["WD (hamming)"] = normalise(wasserstein, d, ground="hamming")
     return out
 

@@ -17,7 +17,8 @@ class AttributeCNN(nn.Module):
             nn.Conv2d(in_channels, width, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
             nn.Conv2d(width, 2 * width, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
             nn.AdaptiveAvgPool2d(4))
-        self.head = nn.Sequential(nn.Flatten(), nn.Linear(2 * width * 16, hidden), nn.ReLU(), nn.Linear(hidden, num_classes))
+        self.head = nn.Sequential(nn.Flatten(), nn.Linear(2 * width * 16, hidden), nn.ReLU(),
+                                  nn.Linear(hidden, num_classes))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x))
@@ -41,8 +42,8 @@ class Discriminator(nn.Module):
     def __init__(self, in_shape: tuple[int, int, int] = (1, 28, 28), hidden: int = 256):
         super().__init__()
         n = in_shape[0] * in_shape[1] * in_shape[2]
-        self.net = nn.Sequential(nn.Flatten(), nn.Linear(n, 2 * hidden), nn.LeakyReLU(0.2), nn.Linear(2 * hidden, hidden),
-                                 nn.LeakyReLU(0.2), nn.Linear(hidden, 1))
+        self.net = nn.Sequential(nn.Flatten(), nn.Linear(n, 2 * hidden), nn.LeakyReLU(0.2),
+                                 nn.Linear(2 * hidden, hidden), nn.LeakyReLU(0.2), nn.Linear(hidden, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x).squeeze(1)

@@ -44,7 +44,8 @@ def cleam_table(block: dict[str, Any]) -> str:
     k = block["k"]
     pool = {"gen": "held-out train images (same distribution as the α images)",
             "test": "the Fashion-MNIST test split"}.get(block.get("pool"), block.get("pool"))
-    lines = [f"Pseudo-generators sample {pool}. Attribute `{block['attribute']}` ({', '.join(block['class_names'])}); α held-out "
+    names = ", ".join(block["class_names"])
+    lines = [f"Pseudo-generators sample {pool}. Attribute `{block['attribute']}` ({names}); α held-out "
              f"{[round(a, 4) for a in block['accuracy_heldout']]} on {block['val_counts']} images, α on the "
              f"pseudo-generator's pool {[round(a, 4) for a in block['accuracy_pool']]}.", "",
              "| p* | trials × S × N | uncorrected p̂ (mean) | rel. error unc. % | corrected (α held-out) | "
@@ -59,8 +60,10 @@ def cleam_table(block: dict[str, Any]) -> str:
             return "[" + ", ".join(f"{x:.2f}" for x in v) + "]" if k > 2 else f"{v[0]:.2f}"
 
         cov_h = c["heldout"]["joint_coverage"]
-        lines.append(f"| {f(c['p_star'])} | {c['trials']} × {c['batches']} × {c['batch_size']} | {f(c['uncorrected_mean'])} | "
-                     f"{pct(c['uncorrected_rel_error_pct'])} | {f(c['heldout']['mean'])} | {pct(c['heldout']['rel_error_pct'])} | "
+        lines.append(f"| {f(c['p_star'])} | {c['trials_run']} × {c['batches']} × {c['batch_size']} | "
+                     f"{f(c['uncorrected_mean'])} | {pct(c['uncorrected_rel_error_pct'])} | "
+                     f"{f(c['heldout']['mean'])} | "
+                     f"{pct(c['heldout']['rel_error_pct'])} | "
                      f"{c['uncorrected_joint_coverage']:.3f} | {cov_h:.3f} | {c['oracle']['joint_coverage']:.3f} | "
                      + (f"{c['heldout_alpha_aware']['joint_coverage']:.3f} |" if "heldout_alpha_aware" in c else "– |"))
     if k > 2:
@@ -99,9 +102,11 @@ def gan_table(g: dict[str, Any]) -> str:
 def sections(res: dict[str, Any], cfg: dict[str, Any]) -> list[tuple[str, str]]:
     out = [("C1: linearity along the exact sweep (normalised metrics)", linearity_table(res["sweep"]["exact"]))]
     if res["sweep"]["measured"]:
-        out.append(("The sweep measured through the classifier on real images", measured_table(res["sweep"]["measured"])))
+        out.append(("The sweep measured through the classifier on real images",
+                    measured_table(res["sweep"]["measured"])))
     for key, title in (("binary", "C2: CLEAM correction on pseudo-generators (binary closed form)"),
-                       ("binary_test_pool", "CLEAM on pseudo-generators drawing the test split (a shift from the α images)"),
+                       ("binary_test_pool",
+                        "CLEAM on pseudo-generators drawing the test split (a shift from the α images)"),
                        ("general", "CLEAM correction, general confusion-matrix form")):
         block = res["cleam"].get(key)
         if block and "error" in block:

@@ -14,6 +14,7 @@ class Data(ConfigModel):
     channels: Literal[1, 3] = 1
     attributes: list[str] = Field(min_length=1, max_length=6)
     max_images: int | None = Field(default=None, ge=10)
+    test_subset: int | None = Field(default=None, ge=10)
 
 
 class Classifier(ConfigModel):
@@ -31,7 +32,7 @@ class Sweep(ConfigModel):
     cardinalities: list[int] = Field(min_length=2)
     hamming: bool = True
     measured_repeats: int = Field(default=1, ge=1)
-    measured: dict[str, str] = {}
+    measured: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("cardinalities")
     @classmethod

@@ -33,7 +33,7 @@ def sweep_distributions(k: int, step_pct: float | None = None) -> np.ndarray:
     target = units_total / k
     if abs(units_total - round(units_total)) > 1e-9 or abs(target - round(target)) > 1e-9:
         raise ValueError(f"step {step}% does not divide 100/K = {100 / k}% into whole steps")
-    total, target = int(round(units_total)), int(round(target))
+    total, target = round(units_total), round(target)
     cur = np.zeros(k, dtype=np.int64)
     cur[0] = total
     rows = [cur.copy()]
