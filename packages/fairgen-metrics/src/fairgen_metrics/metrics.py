@@ -216,15 +216,14 @@ def wasserstein(p: Any, ref: Any = None, *, ground: str | np.ndarray = "discrete
 
 def wasserstein_official(p: Any, ref: Any = None) -> np.ndarray:
     """The official code's ``scipy.stats.wasserstein_distance(p̂, p̄)`` (named for fidelity, not a WD of
-    the class distributions): scipy reads the K *proportions* as sample values, so against uniform this is
-    Σᵢ |p̂ᵢ − 1/K| / K, i.e. exactly L1/K. Range [0, 2(K−1)/K²]."""
-    from scipy.stats import wasserstein_distance
+    the class distributions): scipy reads the K *proportions* as K sample values, so against uniform this is
+    Σᵢ |p̂ᵢ − 1/K| / K, i.e. exactly L1/K. Range [0, 2(K−1)/K²].
 
+    Computed batched with scipy's own formula for two equal-size, equally weighted samples,
+    mean |sort(p̂) − sort(p̄)| (the tests check it against scipy).
+    """
     p, r = _prep(p, ref)
-    pb, rb = np.broadcast_arrays(p, r)
-    k = p.shape[-1]
-    out = np.array([wasserstein_distance(a, b) for a, b in zip(pb.reshape(-1, k), rb.reshape(-1, k))])
-    return out.reshape(pb.shape[:-1])
+    return np.abs(np.sort(p, axis=-1) - np.sort(r, axis=-1)).mean(-1)
 
 
 def wds(p: Any, *, ground: str | np.ndarray = "discrete") -> np.ndarray:
