@@ -122,3 +122,17 @@ def test_bad_inputs_table_exits_2_and_writes_nothing(tmp_path, monkeypatch, caps
         assert rc == 2 and len(err) == 1 and "Traceback" not in err[0], (cid, rc, err)
     assert {str(p) for p in tmp_path.rglob("*")} == before
     assert len(table) >= 8
+
+
+def test_paper_preset_runs_a_few_steps_on_omniglot(omniglot_dir, tmp_path):
+    """The paper preset (84×84 RGB, 32-64-128-256 backbone) on the real Omniglot layout, for two iterations."""
+    tiny = ["--set", "methods=[maml,kml]", "--set", "transference.algos=[kml]",
+            "--set", "train.iterations=2", "--set", "train.meta_batch=2", "--set", "task.n_query=3",
+            "--set", "eval.tasks_per_mode=2", "--set", "seeds=1", "--set", "transference.probes=1",
+            "--set", "transference.tasks_per_mode=1", "--set", "inner.steps=1", "--set", "inner.eval_steps=1"]
+    out = tmp_path / "p"
+    assert main(["reproduce", "--preset", "paper", "--dataset", "omniglot", "--data-dir", str(omniglot_dir),
+                 "--quiet", "--out", str(out), *tiny]) == 0
+    s = json.loads((out / "summary.json").read_text())
+    assert s["preset"] == "paper" and s["dataset"] == "omniglot"
+    assert "84px×3ch" in s["setting"] and "[32, 64, 128, 256]" in s["setting"]
