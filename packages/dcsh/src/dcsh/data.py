@@ -13,8 +13,8 @@ a text (a sequence of token ids for the text CNN, and a bag-of-words for step 1)
   extras, newer emoji) are dropped too.
 * ``mirflickr25k`` / ``nus-wide`` / ``mscoco``: one ``.mat`` file in the DCMH layout (``images`` or
   ``IAll``: N×H×W×3 / N×3×H×W / H×W×3×N pixels, or N×d features; ``YAll`` (or ``tags``): N×d_t bag of
-  words; ``LAll`` (or ``labels``): N×c multi-hot). MATLAB v5 files are read with scipy; v7.3 (HDF5) files
-  need h5py (optional; not a dependency).
+  words; ``LAll`` (or ``labels``): N×c multi-hot). MATLAB v5/v7 files are read with scipy; v7.3 (HDF5)
+  files are refused with a message (re-save with ``-v7``).
 * ``features``: ``features.npz`` with ``image_features`` (N×d_a), ``text_features`` (N×d_b), ``labels``
   (N×c) -- precomputed features of any dataset.
 """
@@ -244,14 +244,9 @@ def read_mat(path: Path) -> dict[str, np.ndarray]:
         raise UsageError(f"{path}: no such file")
     try:
         return scipy.io.loadmat(str(path))
-    except NotImplementedError:  # MATLAB v7.3 = HDF5
-        try:
-            import h5py
-        except ImportError:
-            raise UsageError(f"{path} is a MATLAB v7.3 (HDF5) file: pip install h5py to read it, or save it "
-                             "with -v7") from None
-        with h5py.File(path, "r") as f:  # h5py sees MATLAB arrays transposed
-            return {k: np.asarray(f[k][()]).T for k in f.keys() if hasattr(f[k], "shape")}
+    except NotImplementedError:  # MATLAB v7.3 = HDF5: scipy cannot read it
+        raise UsageError(f"{path} is a MATLAB v7.3 (HDF5) file, which scipy cannot read; re-save it in MATLAB with "
+                         "save(..., '-v7') or export the arrays to features.npz (`dcsh data list`)") from None
     except (ValueError, TypeError, OSError, MatReadError) as e:
         raise UsageError(f"{path}: not a readable .mat file ({type(e).__name__}: {str(e)[:80]})") from None
 
