@@ -15,7 +15,8 @@ def cases(tmp: pathlib.Path) -> list[tuple[str, list[str]]]:
         d.mkdir(parents=True, exist_ok=True)
         for i in range(n):
             s = size + (4 if odd and i == n - 1 else 0)
-            Image.fromarray(np.full((s, s) if mode == "L" else (s, s, 3), 100 + i, np.uint8), mode=mode).save(d / f"{i}.png")
+            shape = (s, s) if mode == "L" else (s, s, 3)
+            Image.fromarray(np.full(shape, 100 + i, np.uint8), mode=mode).save(d / f"{i}.png")
         return d
 
     def layout(name: str, n_src: int, n_tgt: int, **kw) -> pathlib.Path:
@@ -52,7 +53,8 @@ def cases(tmp: pathlib.Path) -> list[tuple[str, list[str]]]:
         ("reproduce: folders without --data-dir", ["reproduce", *F]),
         ("reproduce: tau = 0", ["reproduce", "--preset", "smoke", "--set", "adapt.dcl.tau=0"]),
         ("reproduce: negative lambda1", ["reproduce", "--preset", "smoke", "--set", "adapt.dcl.lambda1=-1"]),
-        ("reproduce: unknown method in list", ["reproduce", "--preset", "smoke", "--set", "experiment.methods=[tgan,gan]"]),
+        ("reproduce: unknown method in list", ["reproduce", "--preset", "smoke", "--set",
+                                               "experiment.methods=[tgan,gan]"]),
         ("reproduce: FreezeD freezes all of D", ["reproduce", "--preset", "smoke", "--set", "adapt.freezed.layers=9"]),
         ("reproduce: batch of one", ["reproduce", "--preset", "smoke", "--set", "adapt.batch_size=1"]),
         ("reproduce: missing inception weights", ["reproduce", "--preset", "smoke", "--set",

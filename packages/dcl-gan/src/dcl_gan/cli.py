@@ -215,7 +215,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
     atomic_write_bytes(ctx.run.path / "samples.npz", buf.getvalue())
     fig = ex.save_grid_png(u8[:64], ctx.run.figures / "samples.png")
     finish_run(ctx, dataset="none", data_note="samples of a checkpoint", claims=[], require_claims=False,
-               metrics={"checkpoint": str(args.ckpt), "n": args.n, "samples": "samples.npz"}, figures=[fig], title=TITLE)
+               metrics={"checkpoint": str(args.ckpt), "n": args.n, "samples": "samples.npz"}, figures=[fig],
+               title=TITLE)
     print(f"{args.n} samples: {ctx.run.path / 'samples.npz'}")
     return 0
 

@@ -1,11 +1,9 @@
 """Source and 10-shot target domains, as uint8 arrays (N, C, H, W).
 
-| name            | on disk                                                   | source → 10-shot target                  |
-|-----------------|-----------------------------------------------------------|------------------------------------------|
-| fmnist-sketch   | Fashion-MNIST IDX (``train-images-idx3-ubyte[.gz]`` ...)  | photos of garments → sketches (edge maps) |
-| fmnist-heldout  | Fashion-MNIST IDX                                         | nine garment classes → the held-out one   |
-| folders         | ``DIR/source/*.png|jpg``, ``DIR/target/`` (the shots),    | any source → any target (FFHQ → Babies,   |
-|                 | optional ``DIR/target_full/`` (the full target for FID)   | Sketches, ... as image folders)           |
+- ``fmnist-sketch``: Fashion-MNIST IDX (``train-images-idx3-ubyte[.gz]`` ...); photos → sketches (edge maps).
+- ``fmnist-heldout``: Fashion-MNIST IDX; nine garment classes → the held-out one.
+- ``folders``: ``DIR/source/*.png|jpg``, ``DIR/target/`` (exactly the shots), optional ``DIR/target_full/``
+  (the full target domain for FID); any source → any target (FFHQ → Babies, Sketches, ... as folders).
 
 The Fashion-MNIST datasets are read from ``--data-dir`` / ``$REPRO_DATA`` or, offline, from the Debian
 package ``dataset-fashion-mnist``; MNIST's IDX files work the same way from ``--data-dir``.
@@ -189,8 +187,10 @@ def load_fmnist(name: str, data_dir: Path | None, cfg: dict) -> DomainData:
                 f"renderings (inverted Sobel edges) of the test split: {n_shots} shots (seed {shot_seed}) and "
                 f"{len(ref_idx)} other test sketches as the full target domain for FID; {size}x{size} grey. "
                 "The paper adapts FFHQ StyleGAN2 to Sketches/Babies at 256x256.")
+        # the feature net learns class x rendering (20 labels), so its features see the domain as well
+        feat_labels = ytr[feat_idx].astype(np.int64) + 10 * (np.arange(len(fx)) >= half)
         return DomainData(name, note, source, test_sk[shot_idx], test_sk[ref_idx], feat_images,
-                          ytr[feat_idx].astype(np.int64), dx[:dh], sketch(dx[dh:]))
+                          feat_labels, dx[:dh], sketch(dx[dh:]))
     if name == "fmnist-heldout":
         k = int(d["heldout_class"])
         if k not in set(np.unique(ytr).tolist()):

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -35,7 +36,11 @@ def frechet_distance(mu1, sigma1, mu2, sigma2) -> float:
     mu1, mu2 = np.atleast_1d(np.asarray(mu1, np.float64)), np.atleast_1d(np.asarray(mu2, np.float64))
     s1, s2 = np.atleast_2d(np.asarray(sigma1, np.float64)), np.atleast_2d(np.asarray(sigma2, np.float64))
     diff = mu1 - mu2
-    covmean, _ = linalg.sqrtm(s1 @ s2, disp=False)
+    with warnings.catch_warnings():  # a singular product (few samples, many features) is handled below
+        warnings.simplefilter("ignore")
+        covmean = linalg.sqrtm(s1 @ s2)
+    if isinstance(covmean, tuple):
+        covmean = covmean[0]
     if not np.isfinite(covmean).all():
         off = np.eye(len(s1)) * 1e-6
         covmean = linalg.sqrtm((s1 + off) @ (s2 + off))
@@ -74,7 +79,7 @@ def intra_cluster_diversity(samples: np.ndarray, shots: np.ndarray, *, max_per_c
     per, sizes = [], []
     for k in range(len(shots)):
         members = np.flatnonzero(assign == k)
-        sizes.append(int(len(members)))
+        sizes.append(len(members))
         if len(members) < 2:
             per.append(float("nan"))
             continue
@@ -173,20 +178,26 @@ class Evaluator:
         self.fid_name = "FID (Inception-v3, local weights)" if inception is not None else "FID (in-package features)"
 
     @torch.no_grad()
-    def perceptual(self, x: torch.Tensor) -> np.ndarray:
-        """LPIPS-style embedding: unit-normalised channels / √(HW) per layer, concatenated; its squared
-        Euclidean distance is Σ_l mean_hw ‖f̂_l(x) - f̂_l(y)‖²."""
-        out = []
-        for sl in _batches(len(x), self.bs):
-            maps = self.feat_net.maps(x[sl].to(self.device))
-            parts = [(F.normalize(m, dim=1) / np.sqrt(m.shape[-1] * m.shape[-2])).flatten(1) for m in maps]
-            out.append(torch.cat(parts, 1).cpu().numpy())
-        return np.concatenate(out)
+    def features(self, x: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+        """One pass of the feature net: (LPIPS-style embedding, FID features).
 
-    @torch.no_grad()
+        The embedding is each layer's unit-normalised channels / √(HW), concatenated, so its squared
+        Euclidean distance is Σ_l mean_hw ‖f̂_l(x) - f̂_l(y)‖²."""
+        per, fid = [], []
+        for sl in _batches(len(x), self.bs):
+            xb = x[sl].to(self.device)
+            maps = self.feat_net.maps(xb)
+            parts = [(F.normalize(m, dim=1) / np.sqrt(m.shape[-1] * m.shape[-2])).flatten(1) for m in maps]
+            per.append(torch.cat(parts, 1).cpu().numpy())
+            f = self.inception(xb) if self.inception is not None else self.feat_net.fc(self.feat_net.pool(maps[-1]))
+            fid.append(f.cpu().numpy())
+        return np.concatenate(per), np.concatenate(fid)
+
+    def perceptual(self, x: torch.Tensor) -> np.ndarray:
+        return self.features(x)[0]
+
     def fid_features(self, x: torch.Tensor) -> np.ndarray:
-        net = self.inception if self.inception is not None else self.feat_net.embed
-        return np.concatenate([net(x[sl].to(self.device)).cpu().numpy() for sl in _batches(len(x), self.bs)])
+        return self.features(x)[1]
 
     @torch.no_grad()
     def p_target(self, x: torch.Tensor) -> float:
@@ -201,11 +212,11 @@ class Evaluator:
         return out
 
     def images_metrics(self, x: torch.Tensor, seed: int = 0) -> dict:
-        div = intra_cluster_diversity(self.perceptual(x), self.shot_emb, max_per_cluster=self.max_per_cluster,
-                                      seed=seed)
-        return {"p_t": self.p_target(x), "fid": frechet_distance(*feature_stats(self.fid_features(x)), *self.ref_stats),
+        emb, fid_f = self.features(x)
+        div = intra_cluster_diversity(emb, self.shot_emb, max_per_cluster=self.max_per_cluster, seed=seed)
+        return {"p_t": self.p_target(x), "fid": frechet_distance(*feature_stats(fid_f), *self.ref_stats),
                 "intra_div": div["diversity"], "clusters_used": int(sum(s >= 2 for s in div["sizes"])),
-                "nn_shot_dist": float(sq_euclidean(self.perceptual(x), self.shot_emb).min(1).mean())}
+                "nn_shot_dist": float(sq_euclidean(emb, self.shot_emb).min(1).mean())}
 
     def __call__(self, G: nn.Module, z: torch.Tensor, seed: int = 0) -> dict:
         return self.images_metrics(self.generate(G, z), seed)

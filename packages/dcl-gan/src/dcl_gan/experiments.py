@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from dcl_gan import METHODS, __version__
+from dcl_gan import __version__
 from dcl_gan.data import DomainData, to_float, to_uint8
 from dcl_gan.evaluate import (
     Evaluator,
@@ -78,7 +78,8 @@ def load_gan(rec: dict, path: Path) -> tuple[torch.nn.Module, torch.nn.Module | 
         if "D" in rec:
             D.load_state_dict(rec["D"])
     except (RuntimeError, KeyError, TypeError) as e:
-        raise UsageError(f"{path}: weights do not fit architecture {rec['arch']} ({str(e).splitlines()[0][:120]})") from None
+        first = str(e).splitlines()[0][:120]
+        raise UsageError(f"{path}: weights do not fit architecture {rec['arch']} ({first})") from None
     return G, (D if "D" in rec else None)
 
 
@@ -108,7 +109,8 @@ def evaluation_nets(cfg: dict, data: DomainData, stage_dir: Path | None, seed: i
     def dom():
         x = np.concatenate([data.domain_source, data.domain_target])
         y = np.concatenate([np.zeros(len(data.domain_source)), np.ones(len(data.domain_target))]).astype(np.int64)
-        net = train_classifier(x, y, 2, epochs=int(e["domain_epochs"]), seed=seed + 1, width=int(e["feature_width"]) // 2)
+        net = train_classifier(x, y, 2, epochs=int(e["domain_epochs"]), seed=seed + 1,
+                               width=int(e["feature_width"]) // 2)
         return {**state_to_arrays(net), "_train_acc": np.array(accuracy(net, x, y))}
 
     fa = cached_arrays(stage_dir, "feature_net", feat)
@@ -158,13 +160,14 @@ def source_gan(cfg: dict, data: DomainData, stage_dir: Path | None, seed: int, d
     G, D = build_gan(arch)
     arrays_to_state(G, {k[2:]: v for k, v in arr.items() if k.startswith("G.")})
     arrays_to_state(D, {k[2:]: v for k, v in arr.items() if k.startswith("D.")})
-    return G.to(device), D.to(device), {"source": "pretrained in this run", "pretrain_iters": int(cfg["source"]["iters"]),
+    return G.to(device), D.to(device), {"source": "pretrained in this run",
+                                        "pretrain_iters": int(cfg["source"]["iters"]),
                                         "pretrain_final_d_loss": float(arr["_d_loss"]),
                                         "pretrain_final_g_loss": float(arr["_g_loss"])}
 
 
 def eval_points(iters: int, n_evals: int) -> list[int]:
-    return sorted(set(int(round(v)) for v in np.linspace(0, iters, n_evals + 1)))
+    return sorted(set(round(float(v)) for v in np.linspace(0, iters, n_evals + 1)))
 
 
 def eval_latents(n: int, z_dim: int, seed: int) -> torch.Tensor:
@@ -195,7 +198,8 @@ def run_all(cfg: dict, data: DomainData, stage_dir: Path | None, seed: int, devi
     z_grid = eval_latents(grid_n, G_s.z_dim, seed)[:grid_n]
     fisher = None
     if "ewc" in methods:
-        fisher = fisher_information(G_s, D_s, int(cfg["adapt"]["ewc"]["fisher_batches"]), int(cfg["adapt"]["batch_size"]),
+        fisher = fisher_information(G_s, D_s, int(cfg["adapt"]["ewc"]["fisher_batches"]),
+                                    int(cfg["adapt"]["batch_size"]),
                                     seed, device)
     runs: dict[str, dict[int, dict]] = {m: {} for m in methods}
     grids: dict[str, np.ndarray] = {}
@@ -233,7 +237,8 @@ def retained(res: dict, method: str) -> np.ndarray:
 
 
 def _ci(effects) -> dict:
-    return {k: (round(v, 5) if isinstance(v, float) and not math.isnan(v) else v) for k, v in paired_t_ci(effects).items()}
+    ci = paired_t_ci(effects)
+    return {k: (round(v, 5) if isinstance(v, float) and not math.isnan(v) else v) for k, v in ci.items()}
 
 
 def _combine(verdicts: list[str]) -> str:
@@ -287,7 +292,8 @@ def claims(res: dict, cfg: dict) -> tuple[list[Claim], dict, list[tuple[str, str
     d_verdict = verdict_from_ci(div_ci["low"], div_ci["high"], div_ci["mean"], min_ret)
     c1v = _combine([q_verdict, d_verdict])
     ev1 = {"quality_rule": q_verdict, "quality_margin": q_margin,
-           **{f"dp_t_{m}_minus_tgan": f"{v['mean']:+.3f} [{v['low']:+.3f}, {v['high']:+.3f}]" for m, v in q_cis.items()},
+           **{f"dp_t_{m}_minus_tgan": f"{v['mean']:+.3f} [{v['low']:+.3f}, {v['high']:+.3f}]"
+              for m, v in q_cis.items()},
            "retained_div_cdc_minus_tgan": div_ci["mean"], "ci_low": div_ci["low"], "ci_high": div_ci["high"],
            "min_effect": min_ret, "diversity_rule": d_verdict, "n_seeds": div_ci["n"],
            "p_t_source": metrics["source_p_t"], **{f"p_t_final_{m}": metrics[f"{m}_final_p_t"] for m in methods}}
@@ -297,7 +303,8 @@ def claims(res: dict, cfg: dict) -> tuple[list[Claim], dict, list[tuple[str, str
                ours=("final p_t " + ", ".join(f"{METHOD_NAMES[m]} {metrics[m + '_final_p_t']:.2f}" for m in methods)
                      + "; "
                      f"retained div CDC−TGAN {div_ci['mean']:+.3f} [{div_ci['low']:+.3f}, {div_ci['high']:+.3f}]"),
-               note=f"quality: {q_verdict}; diversity: {d_verdict} ({ci_outcome(div_ci['low'], div_ci['high'], min_ret)})")
+               note=(f"quality: {q_verdict}; diversity: {d_verdict} "
+                     f"({ci_outcome(div_ci['low'], div_ci['high'], min_ret)})"))
     # C2: DCL vs TGAN and CDC on final diversity (relative) and FID (relative), four paired effects
     min_div, min_fid = float(cc["min_div_effect"]), float(cc["min_fid_effect"])
     sub, ev2, ours = [], {}, []
@@ -405,11 +412,11 @@ def draw_grids(res: dict, path: Path, n_show: int = 16) -> Path:
 
 
 def save_grid_png(images: np.ndarray, path: Path, nrow: int = 8) -> Path:
+    import io
+
     from PIL import Image
 
     from reprokit import atomic_write_bytes
-
-    import io
 
     g = _grid(images, nrow)
     buf = io.BytesIO()
