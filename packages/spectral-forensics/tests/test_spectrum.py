@@ -29,7 +29,7 @@ def brute_azimuthal(img: np.ndarray, values) -> np.ndarray:
     sums, counts = {}, {}
     for i in range(h):
         for j in range(w):
-            r = int(math.floor(math.hypot(i - h // 2, j - w // 2)))
+            r = math.floor(math.hypot(i - h // 2, j - w // 2))
             sums[r] = sums.get(r, 0.0) + values(abs(f[i, j]))
             counts[r] = counts.get(r, 0) + 1
     return np.array([sums[k] / counts[k] for k in range(max(sums) + 1)])
@@ -99,7 +99,7 @@ def test_decay_fit_matches_scipy_on_noisy_data():
     yi = y[:, 0]
     got = fit_power_law(torch.from_numpy(x), torch.from_numpy(y), torch.from_numpy(yi)).numpy()
     for k in range(6):
-        ref = minimize_scalar(lambda c: np.linalg.norm(y[k] - yi[k] * (x / x[0]) ** c), bounds=(-30, 30),
+        ref = minimize_scalar(lambda c, k=k: np.linalg.norm(y[k] - yi[k] * (x / x[0]) ** c), bounds=(-30, 30),
                               method="bounded", options={"xatol": 1e-10}).x
         assert abs(got[k] - ref) < 1e-5
 

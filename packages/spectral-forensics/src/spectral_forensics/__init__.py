@@ -8,10 +8,10 @@ decay fit, Durall's 1-D features), the spectral detectors, the GAN zoo with swit
 
 __version__ = "0.1.0"
 
-from spectral_forensics.spectrum import (  # noqa: E402
+from spectral_forensics.spectrum import (
     DzanicSettings,
-    dzanic_features,
     durall_features,
+    dzanic_features,
     fit_power_law,
     radial_profile,
     reduced_spectrum,

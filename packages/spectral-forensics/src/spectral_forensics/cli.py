@@ -25,7 +25,6 @@ from reprokit import (
     atomic_write_text,
     existing_dir,
     finish_run,
-    positive_int,
     run_main,
     start_run,
 )
@@ -314,7 +313,7 @@ def cmd_fit_detector(args: argparse.Namespace) -> int:
         state.update(size=size, feats=feats, settings=settings)
 
     ctx = _start(args, pre)
-    (fr, nr, sr), (ff, nf, sf) = state["feats"]["--real"], state["feats"]["--fake"]
+    (fr, _, sr), (ff, _, sf) = state["feats"]["--real"], state["feats"]["--fake"]
     x = np.concatenate([fr, ff])
     y = np.r_[np.zeros(len(fr)), np.ones(len(ff))]
     det = Detector(args.features, args.classifier, state["size"], x, y,

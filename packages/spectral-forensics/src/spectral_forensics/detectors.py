@@ -47,9 +47,10 @@ def make_classifier(name: str, seed: int):
     return make_pipeline(StandardScaler(), clf)
 
 
-def extract(kind: str, gray: torch.Tensor | np.ndarray, settings: DzanicSettings = DzanicSettings(),
+def extract(kind: str, gray: torch.Tensor | np.ndarray, settings: DzanicSettings | None = None,
             batch_size: int = 512, device=None) -> np.ndarray:
     """Features of grayscale images ``(B, H, W)`` on 0..255, in float64, batched."""
+    settings = settings if settings is not None else DzanicSettings()
     x = torch.as_tensor(np.asarray(gray), dtype=torch.float64)
     if device is not None:
         x = x.to(device)
@@ -131,7 +132,10 @@ class Detector:
 
     @classmethod
     def load(cls, path: Path) -> Detector:
-        z = load_npz(path, required=("meta", "x_train", "y_train"))
+        z = load_npz(path)
+        if not {"meta", "x_train", "y_train"} <= set(z):
+            raise UsageError(f"{path}: not a spectral-forensics detector (no meta/x_train/y_train arrays; make one "
+                             f"with `spectral-forensics fit-detector`)")
         try:
             meta = json.loads(str(z["meta"]))
             ok = isinstance(meta, dict) and meta.get("format") == DETECTOR_FORMAT

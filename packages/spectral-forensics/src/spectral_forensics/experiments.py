@@ -166,7 +166,7 @@ def claims_from(results: dict[str, Any], cfg: dict[str, Any]) -> tuple[list[Clai
                 metrics[f"{gan}.fid.{s}"] = round(rec["fid"], 2)
         base, real = rates["BASELINE"], rates["real"]
 
-        def r(s):
+        def r(s, rates=rates):
             return {"rate_" + s: float(rates[s].mean()), "rate_" + s + "_sd": float(rates[s].std(ddof=1))}
 
         claims.append(_claim(
@@ -206,9 +206,9 @@ def rates_table_md(results: dict[str, Any]) -> str:
             cells = [f"{100 * np.mean(rr[s]):.1f} ± {100 * np.std(rr[s], ddof=1):.1f}%" for s in setups]
             lines.append(f"| {key} | " + " | ".join(cells) + " |")
         lines.append("")
-        hdr = "| setup | HF gap vs real (dB, 95% CI) |" + (" FID |" if "fid" in next(iter(per["setups"].values()))
-                                                           else "")
-        lines += [hdr, "|---|---|" + ("---|" if "fid" in hdr else "")]
+        has_fid = "fid" in next(iter(per["setups"].values()))
+        lines += ["| setup | HF gap vs real (dB, 95% CI) |" + (" FID |" if has_fid else ""),
+                  "|---|---|" + ("---|" if has_fid else "")]
         for s, rec in per["setups"].items():
             g = rec["hf_gap"]
             row = f"| {s} | {g['mean_db']:+.2f} [{g['low_db']:+.2f}, {g['high_db']:+.2f}] |"

@@ -76,7 +76,7 @@ def last_upsampling(setup: str, d: int, out_channels: int) -> nn.Sequential:
 
 
 def _n_up(size: int) -> int:
-    n = int(round(math.log2(size)))
+    n = round(math.log2(size))
     if 2 ** n != size or size < 16:
         raise ValueError(f"image size must be a power of two ≥ 16, got {size}")
     return n - 3  # 4×4 → size/2 by stride-2 transposed convs; the last ×2 is the setup's

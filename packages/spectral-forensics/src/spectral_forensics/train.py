@@ -101,8 +101,8 @@ def train_gan(images: np.ndarray, setup: str, tcfg: dict[str, Any], seed: int, d
         og.step()
         done = step + 1
         if log_fn is not None and (done % max(1, steps // 10) == 0 or done == steps):
-            log_fn({"stage": "gan", "setup": setup, "step": done, "loss_d": float(loss_d.detach()), "loss_g": float(loss_g.detach()),
-                    "elapsed_s": round(time.time() - t0, 2)})
+            log_fn({"stage": "gan", "setup": setup, "step": done, "loss_d": float(loss_d.detach()),
+                    "loss_g": float(loss_g.detach()), "elapsed_s": round(time.time() - t0, 2)})
         if ckpt is not None and (done % every == 0 or done == steps):
             save_checkpoint(ckpt, {"kind": CKPT_KIND, "setup": setup, "gan": gan, "step": done,
                                    "g": g.state_dict(), "d": d.state_dict(), "og": og.state_dict(),
