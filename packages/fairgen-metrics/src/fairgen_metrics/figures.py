@@ -64,12 +64,13 @@ def error_figure(err: dict[str, Any], path: Path, metrics=("L2", "KL", "IS", "WD
         sub = [r for r in rows if r["k"] == k]
         for j, m in enumerate(metrics):
             ax = axes[i, j]
-            for n in sorted({r["n"] for r in sub}):
+            for c, n in enumerate(sorted({r["n"] for r in sub})):
                 rs = [r for r in sub if r["n"] == n]
-                ax.plot([r["accuracy"] for r in rs], [r["bias"][m] for r in rs], marker="o", label=f"n = {n}")
+                ax.plot([r["accuracy"] for r in rs], [r["bias"][m] for r in rs], marker="o", color=f"C{c}",
+                        label=f"n = {n}")
                 ax.plot([r["accuracy"] for r in rs if r["bias_corrected"]],
                         [r["bias_corrected"][m] for r in rs if r["bias_corrected"]], ls="--", marker="x",
-                        label=f"n = {n}, corrected")
+                        color=f"C{c}", label=f"n = {n}, corrected")
             ax.axhline(0, color="black", lw=0.7)
             ax.set_title(f"{m}, K = {k}", fontsize=9)
             ax.set_xlabel("classifier accuracy α")
