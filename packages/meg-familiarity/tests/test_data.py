@@ -63,8 +63,9 @@ def test_epochs_fif_with_names_and_metadata(tmp_path):
     assert len(sub.y) == 8 and sub.y.tolist() == [1, 0] * 4  # scrambled dropped
     assert sub.stim == [f"img{i}.png" for i in range(12) if codes[i] != 17]
     np.testing.assert_allclose(sub.X, X[codes != 17])
-    by_name = load_epochs_fif(tmp_path / "sub-02-epo.fif", {"familiar": [], "unfamiliar": []}, WAKEMAN_HENSON["names"])
+    by_name = load_epochs_fif(tmp_path / "sub-02-epo.fif", {"familiar": ["famous"], "unfamiliar": ["UNFAMILIAR"]})
     assert by_name.y.tolist() == sub.y.tolist()
+    assert load_epochs_fif(tmp_path / "sub-02-epo.fif", None).y.tolist() == sub.y.tolist()  # default map
 
 
 def test_bids_loader_reads_the_simulated_dataset(tiny_bids):
@@ -96,7 +97,7 @@ def test_bad_inputs_raise_usage_errors(tmp_path, tiny_bids):
     mne.write_events(tmp_path / "r-eve.fif", events)
     with pytest.raises(UsageError, match="no usable stim channel"):
         load_raw_events(tmp_path / "r_raw.fif", COND, Preproc(), None)
-    with pytest.raises(UsageError, match="condition map"):
+    with pytest.raises(UsageError, match="do not give both familiar and unfamiliar"):
         load_raw_events(tmp_path / "r_raw.fif", {"familiar": [99], "unfamiliar": [98]}, Preproc(),
                         tmp_path / "r-eve.fif")
     with pytest.raises(UsageError, match="stimulus entries"):
@@ -127,8 +128,10 @@ def test_bids_events_without_codes_use_trial_type_names(tiny_bids, tmp_path):
         df["trial_type"] = ["Famous" if v in (5, 6, 7) else "Unfamiliar" for v in df["value"]]
         df.drop(columns=["value"]).to_csv(tsv, sep="\t", index=False)
     pp = Preproc(l_freq=None, h_freq=None, tmin=-0.1, tmax=0.3, trigger_delay=0.0345)
-    subs = load_bids(copy, COND, pp, subjects=["01"])
+    subs = load_bids(copy, None, pp, subjects=["01"])  # the default map knows the names Famous / Unfamiliar
     np.testing.assert_array_equal(subs[0].y, ds.subjects[0].label)
+    with pytest.raises(UsageError, match="Famous"):  # a codes-only map on a file without codes: names shown
+        load_bids(copy, COND, pp, subjects=["01"])
     for tsv in copy.glob("sub-*/meg/*_events.tsv"):
         pd.read_csv(tsv, sep="\t").drop(columns=["trial_type"]).to_csv(tsv, sep="\t", index=False)
     with pytest.raises(UsageError, match="neither a value/trigger column"):

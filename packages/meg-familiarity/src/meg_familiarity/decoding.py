@@ -425,7 +425,7 @@ def shared_gram_aucs(Xt: np.ndarray, folds: Sequence[tuple[np.ndarray, np.ndarra
     Xt: (T, n, p) trials; labels: (P, n) in {0, 1} (row 0 usually the observed labels).
     """
     labels = np.atleast_2d(np.asarray(labels)).astype(int)
-    T, n_all, p = Xt.shape
+    T, _, p = Xt.shape
     P = labels.shape[0]
     auc = np.zeros((P, T))
     n_used = np.zeros((P, T))
@@ -484,15 +484,17 @@ def plain_total_cov_lda_auc(X: np.ndarray, y: np.ndarray, folds: Sequence[tuple[
     from sklearn.preprocessing import StandardScaler
 
     y = np.asarray(y).astype(int)
-    out = np.zeros((len(folds), X.shape[2]))
+    out = np.full((len(folds), X.shape[2]), np.nan)  # a test fold with one class (possible under permutation): skipped
     for f, (tr, te) in enumerate(folds):
+        if len(np.unique(y[te])) < 2:
+            continue
         for t in range(X.shape[2]):
             sc = StandardScaler().fit(X[tr, :, t])
             Z, Zte = sc.transform(X[tr, :, t]), sc.transform(X[te, :, t])
             cov, _ = ledoit_wolf(Z, assume_centered=True)
             w = np.linalg.solve(cov, Z[y[tr] == 1].mean(0) - Z[y[tr] == 0].mean(0))
             out[f, t] = roc_auc_score(y[te], Zte @ w)
-    return out.mean(0)
+    return np.nanmean(out, 0)
 
 
 def permuted_labels(y: np.ndarray, n_perm: int, rng: np.random.Generator,

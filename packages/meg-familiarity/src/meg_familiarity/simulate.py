@@ -47,7 +47,7 @@ class SimConfig:
     soa_jitter: float = 0.1
     onset: float | None = 0.085  # planted familiarity onset (s); None: no familiarity effect (null)
     effect: float = 8e-9  # familiarity source amplitude difference (A·m)
-    image_effect: float = 0.0  # image-specific responses: each image's own pattern over 6 sources (A·m)
+    image_effect: float = 0.0  # image-specific responses: each image's own pattern over 40 sources (A·m)
     image_peak: float = 0.11  # latency (s) of the image-specific response
     confound: float = 0.3  # M100 gain per luminance z-unit (relative)
     luminance_bias: float = 1.0  # how much luminance drives the familiar/unfamiliar split (0: random)
@@ -162,22 +162,25 @@ class SubjectSim:
 N_BACKGROUND = 40
 
 
-N_IMAGE_SOURCES = 6
+N_IMAGE_SOURCES = 40
 
 
 def subject_anatomy(info, anatomy_seed: int, subject: int) -> tuple[np.ndarray, np.ndarray]:
-    """Lead fields of one subject's 5 evoked + 6 image sources and 40 background dipoles: (G_evoked, G_background).
+    """Lead fields of one subject's 5 evoked + 40 image sources and 40 background dipoles: (G_evoked, G_background).
 
     Sources: occipital (M100), left/right fusiform (M170), left temporal (late), right anterior temporal
-    (familiarity), each jittered by 4 mm per subject, with tangential orientations; then 6 occipito-temporal
-    dipoles that carry the image-specific responses.
+    (familiarity), each jittered by 4 mm per subject, with tangential orientations; then 40 posterior dipoles
+    that carry the image-specific responses (a distributed pattern per image).
     """
     rng = np.random.default_rng([anatomy_seed, subject, 7])
     base = np.array([[0.0, -0.065, 0.01], [-0.04, -0.035, -0.02], [0.04, -0.035, -0.02],
-                     [-0.05, 0.0, -0.01], [0.05, 0.0, -0.015],
-                     [-0.02, -0.06, 0.0], [0.02, -0.06, 0.0], [-0.035, -0.05, -0.015], [0.035, -0.05, -0.015],
-                     [-0.045, -0.02, -0.02], [0.045, -0.02, -0.02]]) + SPHERE_ORIGIN
+                     [-0.05, 0.0, -0.01], [0.05, 0.0, -0.015]]) + SPHERE_ORIGIN
     pos = base + rng.normal(scale=0.004, size=base.shape)
+    img_dir = rng.normal(size=(N_IMAGE_SOURCES, 3))
+    img_dir[:, 1] = -np.abs(img_dir[:, 1]) - 0.5  # posterior (occipito-temporal) half
+    img_pos = SPHERE_ORIGIN + img_dir / np.linalg.norm(img_dir, axis=1, keepdims=True) * rng.uniform(
+        0.04, 0.07, (N_IMAGE_SOURCES, 1))
+    pos = np.vstack([pos, img_pos])
     ori = np.array([_tangential(p, rng) for p in pos])
     bg_dir = rng.normal(size=(N_BACKGROUND, 3))
     radius = rng.uniform(0.03, 0.07, (N_BACKGROUND, 1))
@@ -302,12 +305,12 @@ def simulate_dataset(cfg: SimConfig, fwd_cache: dict | None = None) -> SimDatase
 
 
 def write_bids(ds: SimDataset, root: str | Path, quiet: bool = True, session: str | None = None,
-               stim_dir: str = "faces", stim_ext: str = ".png", run: int | None = None) -> Path:
+               stim_dir: str = "faces", stim_ext: str = ".png", run: str | None = None) -> Path:
     """Write the dataset as BIDS (mne-bids) with ds000117's trigger codes, ``stim_file`` column and stimuli.
 
     As BIDS specifies, ``stim_file`` is relative to ``<root>/stimuli/``: ``faces/face003.png`` lives at
     ``stimuli/faces/face003.png`` (ds000117: ``meg/f103.bmp`` at ``stimuli/meg/f103.bmp``; give
-    ``session="meg", stim_dir="meg", stim_ext=".bmp", run=1`` for that layout). STI101 holds 10 ms trigger
+    ``session="meg", stim_dir="meg", stim_ext=".bmp", run="01"`` for that layout). STI101 holds 10 ms trigger
     pulses at the trigger samples, events.tsv the trigger times (the screen follows ``trigger_delay`` later).
     """
     import mne
