@@ -8,8 +8,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import settings
 
 from fairgen_metrics.data import SYSTEM_FMNIST
+
+# no example database: property tests leave no .hypothesis/ folder in the working tree
+settings.register_profile("fairgen-metrics", database=None)
+settings.load_profile("fairgen-metrics")
 
 
 def write_idx(path: Path, arr: np.ndarray, gz: bool = True) -> Path:
