@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from cmimh_fixtures import paired_arrays, write_dcmh_mat
 
 from cmimh.data import (
     emoji_words,
@@ -14,8 +15,6 @@ from cmimh.data import (
     prepare_features,
 )
 from reprokit import UsageError
-
-from cmimh_fixtures import paired_arrays, write_dcmh_mat
 
 
 @pytest.mark.parametrize("split_files,channels_first,transpose", [(False, False, False), (True, True, True)])
@@ -71,9 +70,9 @@ def test_bad_mat_files(tmp_path):
     h5 = tmp_path / "h5"
     h5.mkdir()
     (h5 / "x.mat").write_bytes(b"MATLAB 7.3 MAT-file, Platform: GLNXA64" + b"\0" * 200)
-    with pytest.raises(UsageError, match="v7.3"):
+    with pytest.raises(UsageError, match=r"v7\.3"):
         load_dataset("mirflickr25k", h5)
-    with pytest.raises(UsageError, match="no .mat"):
+    with pytest.raises(UsageError, match=r"no \.mat"):
         load_dataset("ms-coco", tmp_path)
     with pytest.raises(UsageError, match="unknown dataset"):
         load_dataset("cifar", tmp_path)

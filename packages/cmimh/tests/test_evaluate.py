@@ -161,3 +161,34 @@ def test_query_without_relevant_items_counts_zero():
     r = evaluate_retrieval(q, d, ql, dl, topk=(2,), p_at=(2,))
     assert r["map"] == pytest.approx(0.5)  # query 1: AP 1 (ranks 1, 2, 3 all relevant); query 2: 0
     assert r["map_tie_aware"] == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize("n_labels", [1, 33, 70, 300])
+def test_label_packing_widths_match_brute_force(n_labels):
+    """1 word, 2–3 words of packed labels, and the dense fallback for very wide label sets."""
+    rng = np.random.default_rng(n_labels)
+    q, d = rng.integers(0, 2, (7, 12)), rng.integers(0, 2, (45, 12))
+    p = min(0.5, 2.0 / n_labels)
+    ql, dl = (rng.random((7, n_labels)) < p).astype(int), (rng.random((45, n_labels)) < p).astype(int)
+    ql[:, -1] = 1  # the last word is used
+    ref = brute(q, d, ql, dl, 5)
+    r = evaluate_retrieval(q, d, ql, dl, topk=(5,), p_at=(5,))
+    assert r["map"] == pytest.approx(ref["map"], abs=1e-12)
+    assert r["p@5"] == pytest.approx(ref["pk"], abs=1e-12)
+    assert tie_aware_map(q, d, ql, dl) == pytest.approx(r["map_tie_aware"], abs=1e-12)
+
+
+def test_large_database_key_layout():
+    """A database past 2^16 items still ranks by (distance, index) exactly (wider key)."""
+    rng = np.random.default_rng(11)
+    n = 70000
+    q, d = rng.integers(0, 2, (2, 8)), rng.integers(0, 2, (n, 8))
+    ql, dl = np.array([[1, 0], [0, 1]]), (rng.random((n, 2)) < 0.3).astype(int)
+    D = (q[:, None] != d[None]).sum(2)
+    rel = (ql @ dl.T) > 0
+    aps = []
+    for i in range(2):
+        g = rel[i, np.argsort(D[i], kind="stable")]
+        hits = np.flatnonzero(g) + 1
+        aps.append(np.mean(np.arange(1, len(hits) + 1) / hits))
+    assert evaluate_retrieval(q, d, ql, dl, pr=False)["map"] == pytest.approx(np.mean(aps), abs=1e-12)

@@ -104,9 +104,10 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     sections = [
         ("mAP by method, code length and direction", ex.main_table_md(res)),
         ("Peers on MIRFlickr-25K (I→T, whole-ranking mAP, from the paper file)",
-         "| method | 16 | 32 | 64 |\n|---|---|---|---|\n| UGACH | .685 | .693 | .704 |\n| DJSRH | .652 | .697 | .700 |\n"
-         "| JDSH | .724 | .734 | .741 |\n| UCCH | .739 | .744 | .754 |\n\nThose are MIRFlickr numbers with CNN features; "
-         "this run uses the offline emoji set and pixel-PCA features, so only the ordering of methods is comparable."),
+         "| method | 16 | 32 | 64 |\n|---|---|---|---|\n| UGACH | .685 | .693 | .704 |\n"
+         "| DJSRH | .652 | .697 | .700 |\n| JDSH | .724 | .734 | .741 |\n| UCCH | .739 | .744 | .754 |\n\n"
+         "Those are MIRFlickr numbers with CNN features; this run uses the offline emoji set and pixel-PCA "
+         "features, so only the ordering of methods is comparable."),
         ("Every protocol", ex.protocol_table_md(res, int(ev["topk"]), list(ev["p_at"]))),
         ("Ablations of the MI terms and the balancing weights", ex.ablation_table_md(res)),
         ("Tuning (same budget per method)", ex.tuning_table_md(res)),

@@ -55,18 +55,21 @@ def to_bits(codes: Any) -> np.ndarray:
         return a.astype(np.uint8)
     if np.issubdtype(a.dtype, np.floating) and not np.isfinite(a).all():
         raise ValueError("codes hold NaN or infinite values")
+    lo, hi = a.min(), a.max()
+    integral = not np.issubdtype(a.dtype, np.floating) or bool((a == np.round(a)).all())
+    if integral and lo >= 0 and hi <= 1:
+        return (a == 1).astype(np.uint8)
+    if integral and lo >= -1 and hi <= 1 and not ((a == 0).any()):
+        return (a == 1).astype(np.uint8)
     values = np.unique(a)
-    if np.isin(values, (0, 1)).all():
-        return (a == 1).astype(np.uint8)
-    if np.isin(values, (-1, 1)).all():
-        return (a == 1).astype(np.uint8)
     shown = ", ".join(str(v) for v in values[:5])
     raise ValueError(f"codes must be in {{0,1}} or {{-1,+1}}; found values {shown}{'…' if len(values) > 5 else ''}")
 
 
 def pack_codes(codes: Any) -> np.ndarray:
     """Codes packed into ``uint64`` words, shape ``(n, ceil(bits/64))`` (zero padding in the last word)."""
-    bits = to_bits(codes)
+    bits = codes if isinstance(codes, np.ndarray) and codes.dtype == np.uint8 and codes.ndim == 2 \
+        and codes.max(initial=0) <= 1 else to_bits(codes)
     n, k = bits.shape
     words = max(1, -(-k // 64))
     padded = np.zeros((n, words * 64), dtype=np.uint8)
@@ -81,7 +84,7 @@ def hamming_packed(qp: np.ndarray, dp: np.ndarray) -> np.ndarray:
     """
     words = qp.shape[1]
     dtype = np.uint8 if words * 64 <= 255 else np.uint16
-    out = np.bitwise_count(qp[:, None, 0] ^ dp[None, :, 0]).astype(dtype)
+    out = np.bitwise_count(qp[:, None, 0] ^ dp[None, :, 0]).astype(dtype, copy=False)
     for w in range(1, words):
         out += np.bitwise_count(qp[:, None, w] ^ dp[None, :, w]).astype(dtype)
     return out
@@ -95,11 +98,39 @@ def hamming_distance(q_codes: Any, d_codes: Any) -> np.ndarray:
     return hamming_packed(pack_codes(qb), pack_codes(db))
 
 
+def _label_matrix(labels: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray((np.asarray(labels) > 0).astype(np.float32))
+
+
+class _Labels:
+    """Multi-hot label rows packed into uint32 words: "shares a label" is then ``(a & b) != 0`` per
+    word, far cheaper than a float product; very wide label sets fall back to the product."""
+
+    def __init__(self, labels: np.ndarray, max_words: int = 8):
+        m = np.asarray(labels) > 0
+        self.words = -(-m.shape[1] // 32)
+        if self.words <= max_words:
+            pad = np.zeros((m.shape[0], self.words * 32), dtype=bool)
+            pad[:, : m.shape[1]] = m
+            self.bits = np.packbits(pad, axis=1, bitorder="little").view(np.uint32)  # (n, words)
+            self.dense = None
+        else:
+            self.bits, self.dense = None, _label_matrix(m)
+
+    def relevance(self, q: _Labels, rows: slice) -> np.ndarray:
+        """``rel[i, j]`` for query rows ``rows`` of ``q`` against every item of ``self``."""
+        if self.bits is None:
+            return (q.dense[rows] @ self.dense.T) > 0
+        qb = q.bits[rows]
+        rel = (qb[:, None, 0] & self.bits[None, :, 0]) != 0
+        for w in range(1, self.words):
+            rel |= (qb[:, None, w] & self.bits[None, :, w]) != 0
+        return rel
+
+
 def relevance(q_labels: np.ndarray, d_labels: np.ndarray) -> np.ndarray:
     """``rel[i, j]``: query ``i`` and item ``j`` share at least one label (multi-hot rows)."""
-    q = (np.asarray(q_labels) > 0).astype(np.float32)
-    d = (np.asarray(d_labels) > 0).astype(np.float32)
-    return (q @ d.T) > 0
+    return (_label_matrix(q_labels) @ _label_matrix(d_labels).T) > 0
 
 
 # ------------------------------------------------------------------------------------ per-block core
@@ -108,7 +139,8 @@ def _blocks(n: int, size: int) -> Iterator[slice]:
         yield slice(s, min(n, s + size))
 
 
-def _block_size(n_db: int, budget: int = 1 << 21) -> int:
+def _block_size(n_db: int, budget: int = 1 << 18) -> int:
+    """Queries per block: ~256K (query, item) pairs keep the block's arrays in cache."""
     return max(1, min(4096, budget // max(1, n_db)))
 
 
@@ -131,29 +163,53 @@ def _sort_key_layout(n_db: int, bits: int) -> tuple[type, int]:
 
 
 def _ranked_relevance(dist: np.ndarray, rel: np.ndarray, base: np.ndarray, shift: int) -> np.ndarray:
-    """Relevance (int32 0/1) of each query's items in the stable (distance, database index) order."""
-    key = (dist.astype(base.dtype) << base.dtype.type(shift)) | base | rel
+    """Relevance (bool) of each query's items in the stable (distance, database index) order."""
+    key = np.left_shift(dist, base.dtype.type(shift), dtype=base.dtype)
+    key |= base
+    key |= rel
     key.sort(axis=1)
-    return (key & base.dtype.type(1)).astype(np.int32)
+    key &= base.dtype.type(1)
+    return key.astype(bool)
 
 
-def _stable_metrics(g: np.ndarray, inv: np.ndarray, ks: tuple[int, ...], topk_map: tuple[int, ...]) -> dict:
-    """Per-query metrics of one block from the relevance ``g`` in ranked order; ``inv[p] = 1/(p+1)``."""
-    n_db = g.shape[1]
-    cum = np.cumsum(g, axis=1, dtype=np.int32)  # relevant items up to each rank
-    gc = np.multiply(g, cum, dtype=np.float64)  # at relevant ranks: their ordinal among the relevant
-    R = cum[:, -1].astype(np.float64)
-    out: dict[str, np.ndarray] = {"ap": np.where(R > 0, (gc @ inv) / np.maximum(R, 1.0), 0.0)}
+def _stable_metrics(ranked: np.ndarray, ks: tuple[int, ...], topk_map: tuple[int, ...]) -> dict:
+    """Per-query metrics of one block from the relevance in ranked order (rows = queries).
+
+    Works on the relevant ranks only: for the t-th relevant item of a query (ordinal t) at rank p
+    the precision there is t/p. Every metric sums those precisions over a *prefix* of the query's
+    relevant items (all of them; those in the top k; the first min(k, R)): one ``reduceat`` each.
+    """
+    nq, n_db = ranked.shape
+    flat = np.flatnonzero(ranked)
+    bounds = np.searchsorted(flat, np.arange(nq + 1) * n_db)
+    starts, R = bounds[:-1], np.diff(bounds)
+    terms = np.arange(1, len(flat) + 2, dtype=np.float64)  # ordinal t (+1 spare slot, 0 below)
+    terms[:-1] -= np.repeat(starts, R)
+    pos = flat.astype(np.float64)
+    pos -= np.repeat(np.arange(nq, dtype=np.float64) * n_db - 1.0, R)  # 1-based rank p
+    np.divide(terms[:-1], pos, out=terms[:-1])
+    terms[-1] = 0.0
+
+    def prefix(length: np.ndarray) -> np.ndarray:
+        """Sum of each row's first ``length`` terms (reduceat over [start, start + length))."""
+        idx = np.empty(2 * nq, dtype=np.intp)
+        idx[0::2], idx[1::2] = starts, starts + length
+        sums = np.add.reduceat(terms, idx)[0::2] if len(terms) > 1 else np.zeros(nq)
+        return np.where(length > 0, sums, 0.0)
+
+    def ratio(num, den):
+        return np.where(den > 0, num / np.maximum(den, 1), 0.0)
+
+    out: dict[str, np.ndarray] = {"ap": ratio(prefix(R), R)}
+    top: dict[int, np.ndarray] = {}
+    for k in {*topk_map, *ks}:
+        top[k] = np.count_nonzero(ranked[:, :k], axis=1)  # relevant items among the top k
     for k in topk_map:
-        kk = min(k, n_db)
-        rk = cum[:, kk - 1].astype(np.float64)
-        out[f"ap_deephash@{k}"] = np.where(rk > 0, (gc[:, :kk] @ inv[:kk]) / np.maximum(rk, 1.0), 0.0)
-        m = np.minimum(R, float(k))  # DCMH: the first min(k, R) relevant items, wherever they rank
-        first = np.where(cum <= m[:, None], gc, 0.0)
-        out[f"ap_dcmh@{k}"] = np.where(m > 0, (first @ inv) / np.maximum(m, 1.0), 0.0)
+        out[f"ap_deephash@{k}"] = ratio(prefix(top[k]), top[k])
+        m = np.minimum(R, k)  # DCMH: the first min(k, R) relevant items, wherever they rank
+        out[f"ap_dcmh@{k}"] = ratio(prefix(m), m)
     for k in ks:
-        kk = min(k, n_db)
-        out[f"p@{k}"] = cum[:, kk - 1] / float(kk)
+        out[f"p@{k}"] = top[k] / float(min(k, n_db))
     return out
 
 
@@ -164,8 +220,9 @@ def _count_tables(dist: np.ndarray, rel: np.ndarray, bits: int) -> tuple[np.ndar
     """
     nq = dist.shape[0]
     nb = 2 * (bits + 1)
-    idx = (dist.astype(np.int32) << 1) | rel
-    idx += (np.arange(nq, dtype=np.int32) * nb)[:, None]
+    code = np.left_shift(dist, 1, dtype=dist.dtype if bits < 127 else np.uint16)  # 2·dist, still narrow
+    code |= rel
+    idx = np.add(code, (np.arange(nq, dtype=np.intp) * nb)[:, None], dtype=np.intp)
     counts = np.bincount(idx.ravel(), minlength=nq * nb).reshape(nq, bits + 1, 2).astype(np.float64)
     return counts.sum(2), counts[:, :, 1]
 
@@ -200,10 +257,11 @@ def tie_aware_map(q_codes: Any, d_codes: Any, q_labels: np.ndarray, d_labels: np
     qp, dp = pack_codes(q_codes), pack_codes(d_codes)
     bits = to_bits(q_codes).shape[1]
     H = _harmonic(len(dp))
+    ql, dl = _Labels(q_labels), _Labels(d_labels)
     aps = []
     for sl in _blocks(len(qp), _block_size(len(dp))):
         dist = hamming_packed(qp[sl], dp)
-        n_all, n_rel = _count_tables(dist, relevance(q_labels[sl], d_labels), bits)
+        n_all, n_rel = _count_tables(dist, dl.relevance(ql, sl), bits)
         aps.append(tie_aware_ap_from_counts(n_all, n_rel, H))
     return float(np.concatenate(aps).mean())
 
@@ -229,9 +287,9 @@ def evaluate_retrieval(q_codes: Any, d_codes: Any, q_labels: np.ndarray, d_label
     bits = qb.shape[1]
     qp, dp = pack_codes(qb), pack_codes(db)
     H = _harmonic(len(dp))
-    inv = 1.0 / np.arange(1, len(dp) + 1, dtype=np.float64)
     key_dtype, shift = _sort_key_layout(len(dp), bits)
     base = np.arange(len(dp), dtype=key_dtype) << key_dtype(1)
+    ql, dl = _Labels(q_labels), _Labels(d_labels)
     acc: dict[str, list[np.ndarray]] = {}
     prec_sum = np.zeros(bits + 1)
     prec_n = np.zeros(bits + 1)
@@ -239,9 +297,9 @@ def evaluate_retrieval(q_codes: Any, d_codes: Any, q_labels: np.ndarray, d_label
     rec_n = 0
     for sl in _blocks(len(qp), block or _block_size(len(dp))):
         dist = hamming_packed(qp[sl], dp)
-        rel = relevance(q_labels[sl], d_labels)
-        g = _ranked_relevance(dist, rel, base, shift)
-        for k, v in _stable_metrics(g, inv, tuple(p_at), topk).items():
+        rel = dl.relevance(ql, sl)
+        ranked = _ranked_relevance(dist, rel, base, shift)
+        for k, v in _stable_metrics(ranked, tuple(p_at), topk).items():
             acc.setdefault(k, []).append(v)
         if tie_aware or pr:
             n_all, n_rel = _count_tables(dist, rel, bits)
@@ -268,5 +326,5 @@ def evaluate_retrieval(q_codes: Any, d_codes: Any, q_labels: np.ndarray, d_label
             out["pr_curve"] = {"radius": list(range(bits + 1)),
                                "precision": (prec_sum / np.maximum(prec_n, 1)).tolist(),
                                "recall": (rec_sum / max(rec_n, 1)).tolist()}
-    out["n_query"], out["n_db"], out["bits"] = int(len(qp)), int(len(dp)), int(bits)
+    out["n_query"], out["n_db"], out["bits"] = len(qp), len(dp), int(bits)
     return out

@@ -21,7 +21,8 @@ from reprokit.report import ci_outcome
 DIRECTIONS = {"i2t": ("image", "text"), "t2i": ("text", "image"), "i2i": ("image", "image"),
               "t2t": ("text", "text")}
 METHODS = ("cmimh", "cca_itq", "djsrh")
-NAMES = {"cmimh": "CMIMH (balanced)", "cca_itq": "CCA-ITQ", "djsrh": "DJSRH-style", "identical": "CMIMH, identical codes"}
+NAMES = {"cmimh": "CMIMH (balanced)", "cca_itq": "CCA-ITQ", "djsrh": "DJSRH-style",
+         "identical": "CMIMH, identical codes"}
 
 
 def _hyper(cfg: dict[str, Any], method: str) -> dict[str, Any]:
@@ -42,7 +43,8 @@ def fit_method(method: str, feats, idx: np.ndarray, bits: int, cfg: dict[str, An
 
 def evaluate_model(model, feats, query: np.ndarray, database: np.ndarray, cfg: dict[str, Any],
                    directions=("i2t", "t2i", "i2i", "t2t"), pr: bool = False) -> dict[str, Any]:
-    codes = {("image", "q"): model.encode_image(feats.image[query]), ("text", "q"): model.encode_text(feats.text[query]),
+    codes = {("image", "q"): model.encode_image(feats.image[query]),
+             ("text", "q"): model.encode_text(feats.text[query]),
              ("image", "d"): model.encode_image(feats.image[database]),
              ("text", "d"): model.encode_text(feats.text[database])}
     ev = cfg["eval"]
