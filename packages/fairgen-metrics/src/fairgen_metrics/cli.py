@@ -116,8 +116,9 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     from reprokit import atomic_write_json
 
     atomic_write_json(ctx.run.path / "results.json", {k: v for k, v in res.items() if k != "gan_preview"})
-    finish_run(ctx, dataset=data.name, data_note=data.note + "; pseudo-generators sample its test images with "
-               "known p*; a small GAN trained in-package is the real generator", metrics=metrics, claims=claims,
+    finish_run(ctx, dataset=data.name, data_note=data.note + "; pseudo-generators with known p* sample held-out "
+               "real images (and, as a shift check, the test split); a small GAN trained in-package is the real "
+               "generator", metrics=metrics, claims=claims,
                title=TITLE, setting=R.setting(ctx.cfg, res), figures=figures, sections=R.sections(res, ctx.cfg))
     return 0
 
