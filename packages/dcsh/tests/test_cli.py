@@ -104,3 +104,22 @@ def test_data_list_and_check(capsys):
     assert "openmoji" in capsys.readouterr().out
     assert main(["data", "check"]) == 0
     assert main(["--version"]) == 0
+
+
+def test_fit_and_encode_on_precomputed_features(tmp_path):
+    A, B, L = clustered_pair(n=120)
+    np.savez(tmp_path / "features.npz", image_features=A, text_features=B, labels=L)
+    out = tmp_path / "fitf"
+    assert main(["fit", "--preset", "smoke", "--dataset", "features", "--data-dir", str(tmp_path),
+                 "--set", "step2.epochs=80", "--set", "step2.mlp_hidden=128", "--out", str(out), "--quiet"]) == 0
+    z = np.load(out / "codes.npz")
+    s = json.loads((out / "summary.json").read_text())["metrics"]
+    assert s["agreement_text_16"] > 0.75 and s["agreement_image_16"] > 0.75
+    np.save(tmp_path / "a.npy", A[:7])
+    np.save(tmp_path / "b.npy", B[:7])
+    enc = tmp_path / "encf"
+    assert main(["encode", "--checkpoint", str(out / "checkpoints" / "hash_functions.pt"), "--images",
+                 str(tmp_path / "a.npy"), "--texts", str(tmp_path / "b.npy"), "--out", str(enc), "--quiet"]) == 0
+    e = np.load(enc / "codes.npz")
+    np.testing.assert_array_equal(e["text_codes_16"], z["text_codes_16"][:7])
+    np.testing.assert_array_equal(e["image_codes_8"], z["image_codes_8"][:7])

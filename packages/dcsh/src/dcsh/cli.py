@@ -300,7 +300,16 @@ def cmd_encode(args: argparse.Namespace) -> int:
                 raise UsageError(f"{args.images}: expected an n×{shape[0]} feature matrix, got shape {x.shape}")
             holder["x"] = x
         if args.texts is not None:
-            holder["t"] = _read_texts(args.texts, rec["vocab"], int(rec["max_len"]))
+            if rec.get("text_input") == "features":
+                if args.texts.suffix.lower() != ".npy":
+                    raise UsageError(f"{args.texts}: this checkpoint encodes text feature vectors: give an "
+                                     f"n×{rec['text_dim']} .npy")
+                t = load_array(args.texts, ndim=(2,))
+                if t.shape[1] != rec["text_dim"] or not np.isfinite(t).all():
+                    raise UsageError(f"{args.texts}: expected a finite n×{rec['text_dim']} matrix, got {t.shape}")
+                holder["t"] = t.astype(np.float32)
+            else:
+                holder["t"] = _read_texts(args.texts, rec["vocab"], int(rec["max_len"]))
 
     ctx = start_run(args, dist="dcsh", module="dcsh", version=__version__, schema=_schema(), precheck=precheck)
     rec = holder["rec"]
@@ -317,8 +326,11 @@ def cmd_encode(args: argparse.Namespace) -> int:
         model.load_state_dict(rec["image"])
         arrays.update({f"image_codes_{b}": c for b, c in train.encode(model, inp).items()})
     if "t" in holder:
-        model = TextCNN(len(rec["vocab"]), bits, embed_dim=int(cfg["text"]["embed_dim"]),
-                        filters=int(cfg["step2"]["text_filters"]))
+        if rec.get("text_input") == "features":
+            model = FeatureMLP(rec["text_dim"], bits, hidden=int(cfg["step2"]["mlp_hidden"]))
+        else:
+            model = TextCNN(len(rec["vocab"]), bits, embed_dim=int(cfg["text"]["embed_dim"]),
+                            filters=int(cfg["step2"]["text_filters"]))
         model.load_state_dict(rec["text"])
         arrays.update({f"text_codes_{b}": c for b, c in train.encode(model, torch.from_numpy(holder["t"])).items()})
     _save_npz(ctx.run.path / "codes.npz", arrays)
@@ -450,7 +462,8 @@ def build_parser() -> argparse.ArgumentParser:
     e = _user_run_args(sub.add_parser("encode", help="out-of-sample codes with a `dcsh fit` checkpoint"))
     e.add_argument("--checkpoint", type=existing_file(".pt"), required=True, help="hash_functions.pt")
     e.add_argument("--images", type=Path, default=None, help="n×3×H×W or n×H×W×3 uint8 .npy (or n×d features)")
-    e.add_argument("--texts", type=existing_file(".txt"), default=None, help="one text per line")
+    e.add_argument("--texts", type=existing_file(".txt", ".npy"), default=None,
+                   help="one text per line (.txt), or n×d text features (.npy) for a `features` checkpoint")
     ev = _user_run_args(sub.add_parser("evaluate", help="mAP, mAP@k, P@k, PR of a codes .npz"))
     ev.add_argument("--codes", type=existing_file(".npz"), required=True,
                     help="npz with query_codes, db_codes, query_labels, db_labels")

@@ -55,6 +55,7 @@ class CrossModalData:
     image_features: np.ndarray | None = None  # (n, d_a) float32: the step-2 input when images is None
     label_names: list[str] = field(default_factory=list)
     keys: list[str] = field(default_factory=list)
+    text_as_features: bool = False  # precomputed text vectors: step 2 uses an MLP on text_bow
 
     @property
     def n(self) -> int:
@@ -66,7 +67,8 @@ class CrossModalData:
             text_bow=self.text_bow[idx], vocab=self.vocab,
             images=None if self.images is None else self.images[idx],
             image_features=None if self.image_features is None else self.image_features[idx],
-            label_names=self.label_names, keys=[self.keys[i] for i in idx] if self.keys else [])
+            label_names=self.label_names, keys=[self.keys[i] for i in idx] if self.keys else [],
+            text_as_features=self.text_as_features)
 
 
 # ------------------------------------------------------------------------------------------- openmoji
@@ -320,12 +322,11 @@ def load_features_npz(path: Path, max_len: int = 32) -> CrossModalData:
     if lab.ndim == 2 and lab.shape[1] == 1 and lab.max() > 1:  # class ids → one-hot
         lab = np.eye(int(lab.max()) + 1, dtype=np.uint8)[lab[:, 0].astype(int)]
     vocab = ["<pad>", *[f"dim{j}" for j in range(b.shape[1])]]
-    nonneg = b.min() >= 0
-    ids = bow_to_ids(b, max_len) if nonneg else np.zeros((b.shape[0], max_len), dtype=np.int64)
+    ids = np.zeros((b.shape[0], 1), dtype=np.int64)  # unused: both step-2 networks are MLPs on the vectors
     note = f"precomputed features from {path.name}: {a.shape[0]} items, d_a={a.shape[1]}, d_b={b.shape[1]}"
     return CrossModalData(name="features", note=note, labels=(lab > 0).astype(np.uint8), text_ids=ids,
                           text_bow=b.astype(np.float32), vocab=vocab, image_features=a.astype(np.float32),
-                          label_names=[f"label{j}" for j in range(lab.shape[1])])
+                          label_names=[f"label{j}" for j in range(lab.shape[1])], text_as_features=True)
 
 
 def check_pair(a: np.ndarray, b: np.ndarray, where: str) -> None:

@@ -45,9 +45,17 @@ def build_models(data: CrossModalData, bits: list[int], cfg: dict, embeddings: n
         have = ~np.isnan(embeddings[:, 0])
         emb[torch.from_numpy(have)] = torch.from_numpy(embeddings[have])
         emb[0] = 0
+    if data.text_as_features:
+        return img, FeatureMLP(data.text_bow.shape[1], bits, hidden=int(s2["mlp_hidden"]))
     txt = TextCNN(len(data.vocab), bits, embed_dim=int(cfg["text"]["embed_dim"]), filters=int(s2["text_filters"]),
                   embeddings=emb, freeze_embeddings=bool(cfg["text"].get("freeze_embeddings", False)))
     return img, txt
+
+
+def text_tensor(data: CrossModalData) -> torch.Tensor:
+    if data.text_as_features:
+        return torch.from_numpy(np.ascontiguousarray(data.text_bow, dtype=np.float32))
+    return torch.from_numpy(data.text_ids)
 
 
 def hash_loss(out: dict[int, torch.Tensor], target: dict[int, torch.Tensor]) -> torch.Tensor:
@@ -77,7 +85,7 @@ def fit(data: CrossModalData, codes: dict[int, np.ndarray], cfg: dict, seed: int
     img.to(device)
     txt.to(device)
     X = image_tensor(data)
-    T = torch.from_numpy(data.text_ids)
+    T = text_tensor(data)
     target = {b: torch.from_numpy(np.asarray(codes[b], dtype=np.float32)) for b in bits}
     n = data.n
     opt = torch.optim.Adam([*img.parameters(), *txt.parameters()], lr=float(s2["lr"]),
@@ -124,7 +132,7 @@ def encode(model: nn.Module, inputs: torch.Tensor, batch_size: int = 512, device
 def encode_data(hf: HashFunctions, data: CrossModalData, device: Any = "cpu") -> tuple[dict, dict]:
     """(image codes, text codes) of every item of ``data``, per code length."""
     return (encode(hf.image, image_tensor(data), device=device),
-            encode(hf.text, torch.from_numpy(data.text_ids), device=device))
+            encode(hf.text, text_tensor(data), device=device))
 
 
 def save_hash_functions(path, hf: HashFunctions, data: CrossModalData, cfg: dict) -> None:
@@ -135,4 +143,6 @@ def save_hash_functions(path, hf: HashFunctions, data: CrossModalData, cfg: dict
                            "image_input": "pixels" if data.images is not None else "features",
                            "image_shape": list(data.images.shape[1:]) if data.images is not None
                            else [int(data.image_features.shape[1])],
-                           "max_len": int(data.text_ids.shape[1]), "config": cfg})
+                           "max_len": int(data.text_ids.shape[1]), "config": cfg,
+                           "text_input": "features" if data.text_as_features else "tokens",
+                           "text_dim": int(data.text_bow.shape[1])})
