@@ -202,13 +202,16 @@ def test_objective_and_search_match_numpy_brute_force():
     x = _outlier_channels(1)
     steps = Q.candidate_steps(x, 3, False, 50)
     xn, sn = x.double().numpy(), steps.double().numpy()
-    ref_ca, ref_ag = [], []
+    ref_ca, ref_rel, ref_ag = [], [], []
+    eps = 1e-8 * (xn ** 2).mean()
     for s in sn:
         q = np.clip(np.round(xn / s), 0, 7) * s
         mse = ((xn - q) ** 2).mean(1)
-        ref_ca.append(np.mean(mse / ((xn ** 2).mean(1) + 1e-8)))
+        ref_ca.append(np.mean(np.log(mse + eps)))
+        ref_rel.append(np.mean(mse / ((xn ** 2).mean(1) + eps)))
         ref_ag.append(((xn - q) ** 2).mean())
     assert np.allclose(Q.objective(x.double(), steps.double(), 3, False, "channel-aware").numpy(), ref_ca, rtol=1e-6)
+    assert np.allclose(Q.objective(x.double(), steps.double(), 3, False, "relative").numpy(), ref_rel, rtol=1e-6)
     assert np.allclose(Q.objective(x.double(), steps.double(), 3, False, "agnostic").numpy(), ref_ag, rtol=1e-6)
     assert Q.search_step(x.double(), 3, False, "channel-aware", 50) == pytest.approx(sn[int(np.argmin(ref_ca))])
 

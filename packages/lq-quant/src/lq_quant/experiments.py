@@ -94,7 +94,7 @@ def channel_error_stats(model: torch.nn.Module, x: torch.Tensor, bits: int, max_
         h.remove()
     g = torch.Generator().manual_seed(seed)
     out: dict[str, Any] = {"layers": {}}
-    lower = total = 0
+    lower = lower_rel = total = 0
     for name, a in acts.items():
         aq = dict(q_layers(model))[name].aq
         signed = bool(aq.signed) if isinstance(aq, CAAct) else bool(a.min() < 0)
@@ -105,12 +105,18 @@ def channel_error_stats(model: torch.nn.Module, x: torch.Tensor, bits: int, max_
             continue
         s_ca = Q.search_step(X, bits, signed, "channel-aware")
         s_ag = Q.search_step(X, bits, signed, "agnostic")
+        s_rel = Q.search_step(X, bits, signed, "relative")
         e_ca, e_ag = Q.channel_errors(X, s_ca, bits, signed), Q.channel_errors(X, s_ag, bits, signed)
+        e_rel = Q.channel_errors(X, s_rel, bits, signed)
         lower += int((e_ca < e_ag).sum())
+        lower_rel += int((e_rel < e_ag).sum())
         total += len(X)
-        out["layers"][name] = {"step_ca": s_ca, "step_ag": s_ag, "err_ca": e_ca.tolist(), "err_ag": e_ag.tolist(),
-                               "var": X.var(1).tolist()}
+        v = X.var(1)
+        out["layers"][name] = {"step_ca": s_ca, "step_ag": s_ag, "step_rel": s_rel, "err_ca": e_ca.tolist(),
+                               "err_ag": e_ag.tolist(), "var": v.tolist(),
+                               "var_max_over_median": float(v.max() / v.median().clamp(min=1e-12))}
     out["frac_lower"] = lower / max(total, 1)
+    out["frac_lower_relative"] = lower_rel / max(total, 1)
     out["n_channels"] = total
     return out
 
@@ -228,7 +234,12 @@ def claims(res: dict[str, Any], cfg: dict[str, Any]) -> tuple[list[Claim], dict[
     eff = c2_effects(res)
     ci = paired_t_ci(eff)
     v2 = verdict_from_ci(ci["low"], ci["high"], ci["mean"], c2_min)
-    ev2 = {"frac_channels_lower_mean": ci["mean"] + 0.5, "effect_mean": ci["mean"], "effect_ci": [ci["low"], ci["high"]],
+    rel = [r["c2"].get("frac_lower_relative", float("nan")) for r in res["cells"] if r["method"] == "dq" and "c2" in r]
+    spread = [lay["var_max_over_median"] for r in res["cells"] if r["method"] == "dq" and "c2" in r
+              for lay in r["c2"]["layers"].values() if "var_max_over_median" in lay]
+    ev2 = {"frac_channels_lower_mean": ci["mean"] + 0.5,
+           "frac_lower_relative_mse_variant": float(np.mean(rel)) if rel else float("nan"),
+           "channel_var_max_over_median_median": float(np.median(spread)) if spread else float("nan"), "effect_mean": ci["mean"], "effect_ci": [ci["low"], ci["high"]],
            "min_effect": c2_min, "n_seeds": ci["n"], "outcome": ci_outcome(ci["low"], ci["high"], c2_min)}
     c2 = Claim("C2", "Channel-aware activation calibration lowers the quantization error of the majority of channels "
                "vs channel-agnostic calibration", "abstract: 'minimize the quantization errors in the majority of "

@@ -276,10 +276,10 @@ def _clone_as_q(m: nn.Module, wq_fn, aq: nn.Module | None, wbits: int | None) ->
 def quantizable_layers(model: nn.Module) -> list[tuple[nn.Module, str, nn.Module]]:
     """(parent, attribute, module) of every Conv2d/Linear, in registration order."""
     out = []
-    for parent in model.modules():
-        for name, child in parent.named_children():
-            if isinstance(child, (nn.Conv2d, nn.Linear)) and not isinstance(child, (QConv2d, QLinear)):
-                out.append((parent, name, child))
+    for name, child in model.named_modules():
+        if isinstance(child, (nn.Conv2d, nn.Linear)) and not isinstance(child, (QConv2d, QLinear)):
+            parent_name, _, attr = name.rpartition(".")
+            out.append((model.get_submodule(parent_name) if parent_name else model, attr, child))
     return out
 
 

@@ -24,16 +24,16 @@ abstract is; every rule below is this package's design, named "ours"):
   - initialisation: ``L`` = Lloyd–Max (1-D k-means) levels of the initial full-precision weights,
     ``c`` = the nearest level (:func:`kmeans_levels`).
 
-* **Channel-aware activation quantizer** — ours. A uniform quantizer with step ``s``,
-  ``q_s(x) = s · clamp(round(x/s), n_lo, n_hi)`` (``n_lo = 0, n_hi = K−1`` after a ReLU; signed
-  ``[−K/2, K/2−1]`` otherwise). ``s`` minimises the *channel-averaged relative* error
+* **Channel-aware activation quantizer** — ours. A uniform quantizer with step ``s`` shared by the
+  layer, ``q_s(x) = s · clamp(round(x/s), n_lo, n_hi)`` (``n_lo = 0, n_hi = K−1`` after a ReLU; signed
+  ``[−K/2, K/2−1]`` otherwise). ``s`` minimises the *channel-averaged log error*
 
-  ``J_ca(s) = (1/C) Σ_c  mean_i (x_ci − q_s(x_ci))² / (mean_i x_ci² + ε)``
+  ``J_ca(s) = (1/C) Σ_c log(mean_i (x_ci − q_s(x_ci))² + ε)``
 
   so every (non-dead) channel counts equally, whatever its variance; the channel-agnostic
   calibration minimises the plain error over all elements, ``J_ag(s) = mean_{c,i} (x_ci − q_s(x_ci))²``,
   which a few high-variance channels dominate. Both are minimised by a search over candidate steps
-  (:func:`search_step`).
+  (:func:`search_step`); see :func:`objective`.
 
 Baselines (published formulas):
 
@@ -60,8 +60,8 @@ import torch
 
 
 def round_ste(x: torch.Tensor) -> torch.Tensor:
-    """``round(x)`` forward, identity gradient (the straight-through estimator)."""
-    return (x.round() - x).detach() + x
+    """``round(x)`` forward (exactly: ``round(x) + 0``), identity gradient (the straight-through estimator)."""
+    return x.detach().round() + (x - x.detach())
 
 
 def grad_scale(x: torch.Tensor, scale: float) -> torch.Tensor:
@@ -168,25 +168,34 @@ def channel_errors(x: torch.Tensor, step: float, bits: int, signed: bool) -> tor
     return (x - uniform_quantize(x, step, bits, signed)).pow(2).mean(1)
 
 
-def objective(x: torch.Tensor, steps: torch.Tensor, bits: int, signed: bool, mode: str,
-              eps: float = 1e-8) -> torch.Tensor:
+def objective(x: torch.Tensor, steps: torch.Tensor, bits: int, signed: bool, mode: str) -> torch.Tensor:
     """``J(s)`` for each candidate step (``(G,)``) on channels ``x`` (``(C, M)``).
 
-    ``mode="channel-aware"``: ``(1/C') Σ_c mse_c(s)/(mean x_c² + ε)`` over the C' channels that are not
-    all zero; ``mode="agnostic"``: ``mean over all elements of (x − q_s(x))²``.
+    * ``"channel-aware"`` (ours, the package's method): ``(1/C') Σ_c log(mse_c(s) + ε)`` over the C'
+      channels that are not all zero, ``ε = 10⁻⁸ · mean_c mean_i x_ci²``. The log makes the objective
+      invariant to each channel's scale: a channel whose error doubles costs ``log 2`` whatever its
+      variance, so neither a few high-variance channels (as in the plain MSE) nor a few near-silent ones
+      (as in the relative MSE below) can dominate the choice of the shared step.
+    * ``"relative"``: ``(1/C') Σ_c mse_c(s)/(mean_i x_ci² + ε)`` (the first design tried; reported as a
+      secondary number: on a pilot it was dominated by near-silent channels).
+    * ``"agnostic"``: ``mean over all elements of (x − q_s(x))²`` (every element equal: the usual
+      calibration, dominated by the high-variance channels).
     """
     lo, hi = uniform_levels(bits, signed)
     s = steps.view(-1, 1, 1)
     err = (x.unsqueeze(0) - torch.clamp(torch.round(x.unsqueeze(0) / s), lo, hi) * s).pow(2).mean(2)  # (G, C)
     if mode == "agnostic":
         return err.mean(1)
-    if mode != "channel-aware":
+    if mode not in ("channel-aware", "relative"):
         raise ValueError(f"unknown calibration mode {mode!r}")
     msq = x.pow(2).mean(1)
     alive = msq > 0
     if not bool(alive.any()):
         return err.mean(1)
-    return (err[:, alive] / (msq[alive] + eps)).mean(1)
+    eps = 1e-8 * float(msq[alive].mean())
+    if mode == "relative":
+        return (err[:, alive] / (msq[alive] + eps)).mean(1)
+    return torch.log(err[:, alive] + eps).mean(1)
 
 
 def candidate_steps(x: torch.Tensor, bits: int, signed: bool, n: int = 100) -> torch.Tensor:
@@ -229,7 +238,7 @@ def dorefa_weight(w: torch.Tensor, k: int) -> torch.Tensor:
     """DoReFa weights: ``2·quantize_k(tanh(w)/(2 max|tanh w|) + ½) − 1`` (k > 1); ``E|w|·sign(w)`` (k = 1)."""
     if k == 1:
         e = w.abs().mean().detach()
-        return (torch.sign(w) * e - w).detach() + w  # STE
+        return (torch.sign(w) * e).detach() + (w - w.detach())  # STE, value exact
     t = torch.tanh(w)
     r = t / (2 * t.abs().max()) + 0.5
     return 2 * dorefa_quantize_k(r, k) - 1
@@ -262,7 +271,7 @@ def lq_quantize(x: torch.Tensor, v: torch.Tensor, signed: bool) -> torch.Tensor:
     lv, _ = lq_levels(v, signed)
     idx = nearest_codes(x.detach(), lv)
     q = torch.gather(lv, 1, idx)
-    return (q - x).detach() + x
+    return q.detach() + (x - x.detach())  # STE; the value is exactly a level
 
 
 def lq_qem_step(x: torch.Tensor, v: torch.Tensor, signed: bool) -> torch.Tensor:

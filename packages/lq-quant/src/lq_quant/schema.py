@@ -44,7 +44,7 @@ class FPPretrain(ConfigModel):
 class DQ(ConfigModel):
     granularity: Literal["channel", "layer"] = "channel"
     rounding: Literal["stochastic", "nearest"] = "stochastic"
-    act_mode: Literal["channel-aware", "agnostic"] = "channel-aware"
+    act_mode: Literal["channel-aware", "relative", "agnostic"] = "channel-aware"
     calib_every: int = Field(default=20, ge=0)
     calib_momentum: float = Field(default=0.9, ge=0, lt=1)
     lq_momentum: float = Field(default=0.9, ge=0, lt=1)
