@@ -140,3 +140,31 @@ def test_data_list(capsys):
     assert main(["data", "list"]) == 0
     out = capsys.readouterr().out
     assert "photos" in out and "fashion-mnist" in out and "folder" in out
+
+
+def test_train_gan_command(tmp_path):
+    out = tmp_path / "g"
+    assert main(["train-gan", "--preset", "smoke", "--upsample", "Z.3.5", "--out", str(out), "--quiet",
+                 *FAST]) == 0
+    s = json.loads((out / "summary.json").read_text())["metrics"]
+    assert s["setup"] == "Z.3.5" and (out / "checkpoints" / "gan_dcgan_Z.3.5.pt").is_file()
+    with np.load(out / "samples.npz") as z:
+        assert z["images"].shape == (80, 1, 32, 32)
+
+
+def test_paper_preset_runs_a_few_steps_on_an_image_folder(tmp_path):
+    from conftest import smooth_images, write_pngs
+
+    celeba = write_pngs(tmp_path / "img_align_celeba", smooth_images(30, 48, 4), rgb=True)
+    tiny = ["--set", "gan.steps=2", "--set", "gan.gans=[dcgan]", "--set", "gan.setups=[BASELINE,N.1.5,Z.1.5]",
+            "--set", "gan.g_dim=2", "--set", "gan.d_dim=2", "--set", "gan.batch_size=4", "--set", "data.size=32",
+            "--set", "detector.n_real=12", "--set", "detector.n_fake=12", "--set", "detector.n_train=5",
+            "--set", "detector.n_runs=2", "--set", "detector.classifiers=[knn]", "--set", "fid.n=10",
+            "--set", "fid.rotation_steps=2", "--set", "detector.durall_classifiers=[logreg]",
+            "--set", "data.centre_crop=40", "--set", "threads=1"]
+    out = tmp_path / "p"
+    assert main(["reproduce", "--preset", "paper", "--dataset", "folder", "--data-dir", str(celeba),
+                 "--out", str(out), "--quiet", "--device", "cpu", *tiny]) == 0
+    s = json.loads((out / "summary.json").read_text())
+    assert s["preset"] == "paper" and s["dataset"] == "folder"
+    assert [c["id"] for c in s["claims"]] == ["C1", "C2-N.1.5", "C3-Z.1.5"]
