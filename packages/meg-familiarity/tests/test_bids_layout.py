@@ -34,12 +34,12 @@ def test_stimuli_resolved_as_bids_says(ds117_like, tmp_path):
     imgs = load_stimuli(root, sub.stim)
     assert len(imgs) == 20 and all(v.shape == (25, 25, 3) for v in imgs.values())
     np.testing.assert_allclose(imgs["meg/f003.bmp"][..., 0], (ds.images[3] * 255).astype(np.uint8) / 255, atol=1e-12)
-    with pytest.raises(UsageError, match="stimuli/meg/f003.bmp"):  # the error names where it looked
+    with pytest.raises(UsageError, match=r"stimuli/meg/f003\.bmp"):  # the error names where it looked
         load_stimuli(tmp_path, ["meg/f003.bmp"])
 
 
 def test_trigger_delay_applied_only_where_events_tsv_sits_on_the_triggers(ds117_like, tmp_path):
-    root, ds = ds117_like
+    root, _ = ds117_like
     notes: list[str] = []
     pp = Preproc(l_freq=None, h_freq=None, tmin=-0.05, tmax=0.3, trigger_delay=0.0345, delay_check=True)
     a = load_bids(root, None, pp, notes=notes)[0]

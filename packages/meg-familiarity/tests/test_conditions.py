@@ -48,7 +48,8 @@ def test_names_that_match_neither_exit_2_showing_what_was_found(tmp_path):
     with pytest.raises(UsageError) as e:
         load_epochs_fif(f)
     msg = str(e.value)
-    assert "'cat': 1" in msg and "'dog': 2" in msg and '--conditions \'{"familiar": ["cat"], "unfamiliar": ["dog"]}\'' in msg
+    assert "'cat': 1" in msg and "'dog': 2" in msg
+    assert '--conditions \'{"familiar": ["cat"], "unfamiliar": ["dog"]}\'' in msg
     assert load_epochs_fif(f, {"familiar": ["cat"], "unfamiliar": ["dog"]}).y.tolist() == [1, 0, 1, 0]  # the hint works
     assert main(["decode", "--epochs", str(f), "--out", str(tmp_path / "out")]) == 2
     assert not (tmp_path / "out").exists()

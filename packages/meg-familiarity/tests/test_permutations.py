@@ -25,7 +25,7 @@ def _gauss(n=48, p=30, T=5, seed=0, effect=0.0, onset=None):
 
 
 def test_grouped_folds_never_split_a_stimulus_and_stay_stratified():
-    X, y, g = _gauss(80)
+    _, y, g = _gauss(80)
     folds = make_folds(y, 5, 3, seed=1, groups=g)
     assert len(folds) == 15
     for tr, te in folds:

@@ -182,8 +182,9 @@ def reproduce(args: argparse.Namespace) -> int:
     folds_by = dcfg.get("folds_by", "stimulus") if all(s.stim is not None for s in subjects) else "trial"
     setting = (f"{n_sub} subjects × ~{n_tr} trials, {subjects[0].X.shape[1]} channels, {len(times)} time points "
                f"({times[0] * 1000:.0f}…{times[-1] * 1000:.0f} ms), {dcfg['classifier']}, "
-               f"{dcfg['folds']}-fold × {dcfg.get('repeats', 1)} ({'stimulus-grouped' if folds_by == 'stimulus' else 'trial-level'}"
-               f" stratified, shuffled), onset test: {group['test']}")
+               f"{dcfg['folds']}-fold × {dcfg.get('repeats', 1)} "
+               f"({'stimulus-grouped' if folds_by == 'stimulus' else 'trial-level'} stratified, shuffled), "
+               f"onset test: {group['test']}")
     if simulated:
         data_note = ("SIMULATED MEG (no recording ships offline; verdicts are a PIPELINE CHECK: they show the pipeline "
                      "finds what was planted, not that brains do): real Neuromag-306 sensor geometry from mne, sphere "
@@ -191,8 +192,8 @@ def reproduce(args: argparse.Namespace) -> int:
                      "confound, image-specific responses; stimuli = 100 real lfw_subset face crops (grayscale, so "
                      "colour histograms carry little); written as BIDS and read back through mne-bids.")
     elif dataset == "ds000117":
-        data_note = (f"real MEG: OpenNeuro ds000117 (Wakeman & Henson, famous vs unfamiliar faces) from {ctx.data_dir}, "
-                     "a public stand-in for the paper's own recordings, which are not published")
+        data_note = (f"real MEG: OpenNeuro ds000117 (Wakeman & Henson, famous vs unfamiliar faces) from "
+                     f"{ctx.data_dir}, a public stand-in for the paper's own recordings, which are not published")
     else:
         data_note = f"real MEG from {ctx.data_dir} ({dataset})"
     metrics = {"n_subjects": n_sub, "trials_per_subject": n_tr, "folds_by": folds_by, "onset_test": group["test"],
@@ -395,12 +396,14 @@ def report_sections(group: dict, ctrl: dict | None, gt: dict | None, planted: fl
         if ctrl.get("matched_early"):
             me = ctrl["matched_early"]
             lines.append(f"- early window on matched images: AUC − 0.5 = {me['mean']:.4f} (95% CI {me['low']:.4f}…"
-                         f"{me['high']:.4f}, n = {me['n']} subjects): {_ci_words(me['low'], me['high'], cl['min_auc_effect'])}")
+                         f"{me['high']:.4f}, n = {me['n']} subjects): "
+                         f"{_ci_words(me['low'], me['high'], cl['min_auc_effect'])}")
         rsa = ctrl.get("rsa") or {}
         if rsa.get("early"):
             re_ = rsa["early"]
             lines.append(f"- RSA: familiarity ρ onset {_ms(rsa.get('onset_plain'))} without, "
-                         f"{_ms(rsa.get('onset_partial'))} with low-level RDMs partialled out; early-window partial ρ = "
+                         f"{_ms(rsa.get('onset_partial'))} with low-level RDMs partialled out; "
+                         f"early-window partial ρ = "
                          f"{re_['mean']:.4f} (95% CI {re_['low']:.4f}…{re_['high']:.4f}): "
                          f"{_ci_words(re_['low'], re_['high'], cl['min_rho_effect'])}")
         out.append(("Low-level control", "\n".join(lines)))
@@ -587,7 +590,8 @@ def decode_cmd(args: argparse.Namespace) -> int:
     folds_by = cfg["decoding"]["folds_by"] if all(s.stim is not None for s in subjects) else "trial"
     metrics = {"n_subjects": len(subjects), "trials": trials, "test": onset["test"], "onset_s": onset["onset"],
                "onset_ci_s": [ci.get("low"), ci.get("high")], "onset_ci_method": ci.get("method"),
-               "cluster_p": onset["cluster_p"], "clusters_ms": onset["clusters_ms"], "fdr_onset_s": onset.get("fdr_onset"),
+               "cluster_p": onset["cluster_p"], "clusters_ms": onset["clusters_ms"],
+               "fdr_onset_s": onset.get("fdr_onset"),
                "peak_auc": onset["peak_auc"], "peak_time_s": onset["peak_time"], "folds_by": folds_by}
     if "per_subject" in onset:
         metrics["per_subject"] = onset["per_subject"]
@@ -702,7 +706,8 @@ def _input_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--preset", default="quick", help="preset for every setting not given (default quick)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--seed", type=int, default=None)
-    p.add_argument("--out", type=Path, default=None, help="run directory (default runs/meg-familiarity/<time>-<preset>)")
+    p.add_argument("--out", type=Path, default=None,
+                   help="run directory (default runs/meg-familiarity/<time>-<preset>)")
     p.add_argument("--resume", type=Path, default=None, metavar="RUN_DIR", help="continue an unfinished run")
     p.add_argument("--quiet", action="store_true")
 

@@ -187,7 +187,7 @@ class ConditionMap:
         shown = ", ".join(f"{n!r}: {c}" if n is not None else str(c) for n, c in items[:12])
         if len(items) > 12:
             shown += f", ... ({len(items)} in all)"
-        a, b = (items + [(None, "?"), (None, "?")])[:2]
+        a, b = [*items, (None, "?"), (None, "?")][:2]
         ex = (json.dumps({"familiar": [a[0]], "unfamiliar": [b[0]]}) if a[0] is not None and b[0] is not None
               else json.dumps({"familiar": [a[1]], "unfamiliar": [b[1]]}))
         return UsageError(f"{where}: the events ({shown}) do not give both familiar and unfamiliar trials under "
@@ -295,6 +295,11 @@ def epochs_from_raw(raw, events: np.ndarray, labels: np.ndarray | dict | Conditi
     stim_kept = [s for s, k in zip(stim, keep) if k] if stim is not None else None
     ev[:, 0] += round((pp.trigger_delay if delay is None else delay) * raw.info["sfreq"])
     raw = raw.copy().pick(picks).load_data()
+    if pp.reject:
+        missing = sorted(set(pp.reject) - set(raw.get_channel_types()))
+        if missing:
+            raise UsageError(f"subject {subject}: data.preproc.reject has limits for {missing}, but the picked "
+                             f"channels are {sorted(set(raw.get_channel_types()))}; drop those keys")
     if pp.l_freq is not None or pp.h_freq is not None:
         raw.filter(pp.l_freq, pp.h_freq, verbose=False)
     codes = sorted(set(ev[:, 2].tolist()))

@@ -215,7 +215,8 @@ def subject_test(sub: SubjectData, dec: dict[str, Any], st: dict[str, Any], seed
         ok = arr[~np.isnan(arr)]
         lo, hi = np.quantile(ok, [0.025, 0.975]) if len(ok) else (np.nan, np.nan)
         out["onset_ci"] = {"method": "bootstrap of held-out trials" + (" (by stimulus)" if groups is not None else ""),
-                           "low": float(lo), "high": float(hi), "n": n_boot, "n_without_onset": int(np.isnan(arr).sum())}
+                           "low": float(lo), "high": float(hi), "n": n_boot,
+                           "n_without_onset": int(np.isnan(arr).sum())}
     return out
 
 

@@ -146,7 +146,7 @@ class GroundTruth(ConfigModel):
     tmin: float
     tmax: float = Field(gt=0)
     decim: int = Field(1, ge=1)
-    simulation: dict[str, Any] = {}
+    simulation: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _window(self):
@@ -195,8 +195,8 @@ class Config(ConfigModel):
 
     @model_validator(mode="after")
     def _window_inside_epochs(self):
-        a, b = self.claims.early_window
-        if b > self.data.preproc.tmax:
+        end = self.claims.early_window[1]
+        if end > self.data.preproc.tmax:
             raise ValueError(f"claims.early_window={self.claims.early_window} ends after the epochs "
                              f"(data.preproc.tmax={self.data.preproc.tmax})")
         return self
