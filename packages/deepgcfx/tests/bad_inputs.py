@@ -39,7 +39,7 @@ def cases(tmp: Path) -> list[tuple[str, list[str]]]:
         ("unknown method", ["train", *smoke, "--method", "gae"]),
         ("zero epochs", ["train", *smoke, "--set", "train.epochs=0"]),
         ("one CV fold in the config", ["reproduce", *smoke, "--set", "eval.folds=1"]),
-        ("unknown view", ["reproduce", *smoke, "--set", "eval.deepgcfx_view=all"]),
+        ("negative smallest effect", ["reproduce", *smoke, "--set", "claims.min_effect_points=-1"]),
         ("unknown baseline", ["reproduce", *smoke, "--set", "baselines=[infograph, gae]"]),
         ("zero seeds", ["reproduce", *smoke, "--set", "n_seeds=0"]),
         ("TU dataset not in --data-dir", ["reproduce", *smoke, "--dataset", "MUTAG", "--data-dir", str(tmp)]),

@@ -16,7 +16,7 @@ import torch
 from torch import Tensor, nn
 from torch_geometric.data import Data
 from torch_geometric.nn import global_add_pool
-from torch_geometric.utils import dropout_edge, subgraph
+from torch_geometric.utils import subgraph
 
 from deepgcfx.losses import jsd_local_global, nt_xent
 from deepgcfx.models import GINEncoder
@@ -57,60 +57,119 @@ class InfoGraph(nn.Module):
 
     @torch.no_grad()
     def embed(self, data) -> dict[str, Tensor]:
-        return {"graph": self.encode(data)[1]}
+        graph = self.encode(data)[1]
+        return {"graph": graph, "matched": graph}  # its own readout is the matched one
 
 
 # ---------------------------------------------------------------------------------------------
-# GraphCL augmentations on a PyG batch
+# GraphCL augmentations, one graph at a time (as the reference draws them per graph, strength p = 10%)
 # ---------------------------------------------------------------------------------------------
-def drop_nodes(data, p: float, generator: torch.Generator | None = None):
-    """Remove each node with probability p (the first node of every graph is always kept)."""
-    keep = torch.rand(data.num_nodes, generator=generator) >= p
-    first = torch.ones_like(keep)
-    first[1:] = data.batch[1:] != data.batch[:-1]
-    keep |= first
-    ei, _ = subgraph(keep, data.edge_index, relabel_nodes=True, num_nodes=data.num_nodes)
-    return Data(x=data.x[keep], edge_index=ei, batch=data.batch[keep], num_graphs=data.num_graphs)
+def _n_changed(n: int, p: float) -> int:
+    return int(n * p)
 
 
-def drop_edges(data, p: float, generator: torch.Generator | None = None):
-    """Remove each undirected edge with probability p (GraphCL's edge perturbation, removal half)."""
-    ei, _ = dropout_edge(data.edge_index, p=p, force_undirected=True)
-    return Data(x=data.x, edge_index=ei, batch=data.batch, num_graphs=data.num_graphs)
+def drop_nodes(g: Data, p: float, generator: torch.Generator | None = None) -> Data:
+    """Remove ⌊p·n⌋ nodes drawn uniformly (and their edges); at least one node stays."""
+    n = g.num_nodes
+    k = min(_n_changed(n, p), n - 1)
+    keep = torch.ones(n, dtype=torch.bool)
+    keep[torch.randperm(n, generator=generator)[:k]] = False
+    ei, _ = subgraph(keep, g.edge_index, relabel_nodes=True, num_nodes=n)
+    return Data(x=g.x[keep], edge_index=ei, num_nodes=int(keep.sum()))
 
 
-def mask_features(data, p: float, generator: torch.Generator | None = None):
-    """Zero the features of each node with probability p (GraphCL's attribute masking)."""
-    keep = (torch.rand(data.num_nodes, 1, generator=generator) >= p).to(data.x.dtype)
-    return Data(x=data.x * keep, edge_index=data.edge_index, batch=data.batch, num_graphs=data.num_graphs)
+def perturb_edges(g: Data, p: float, generator: torch.Generator | None = None) -> Data:
+    """Remove ⌊p·m⌋ of the m undirected edges drawn uniformly (GraphCL's edge perturbation as its
+    unsupervised TU code runs it: removal only)."""
+    ei = g.edge_index
+    und = ei[:, ei[0] < ei[1]]
+    m = und.size(1)
+    keep = torch.randperm(m, generator=generator)[: m - _n_changed(m, p)]
+    kept = und[:, keep]
+    return Data(x=g.x, edge_index=torch.cat([kept, kept.flip(0)], 1), num_nodes=g.num_nodes)
 
 
-AUGMENTATIONS = (drop_nodes, drop_edges, mask_features)
+def subgraph_aug(g: Data, p: float, generator: torch.Generator | None = None) -> Data:
+    """Keep a connected-as-possible subgraph of ⌈(1 − p)·n⌉ nodes grown from a random node by adding random
+    neighbours of the nodes kept so far (a random node when the frontier is empty). The reference grows its
+    subgraph by neighbour expansion too; its exact draw order is not replicated."""
+    n = g.num_nodes
+    target = max(1, n - _n_changed(n, p))
+    nbrs: list[list[int]] = [[] for _ in range(n)]
+    for s, t in g.edge_index.t().tolist():
+        nbrs[s].append(t)
+    order = torch.randperm(n, generator=generator).tolist()
+    kept, frontier = {order[0]}, set(nbrs[order[0]])
+    while len(kept) < target:
+        cand = sorted(frontier - kept) or [v for v in order if v not in kept]
+        v = cand[int(torch.randint(len(cand), (1,), generator=generator))]
+        kept.add(v)
+        frontier |= set(nbrs[v])
+    mask = torch.zeros(n, dtype=torch.bool)
+    mask[list(kept)] = True
+    ei, _ = subgraph(mask, g.edge_index, relabel_nodes=True, num_nodes=n)
+    return Data(x=g.x[mask], edge_index=ei, num_nodes=int(mask.sum()))
+
+
+def mask_features(g: Data, p: float, generator: torch.Generator | None = None) -> Data:
+    """Replace the features of ⌊p·n⌋ nodes with N(0.5, 0.5²) noise (the reference's attribute masking)."""
+    n = g.num_nodes
+    idx = torch.randperm(n, generator=generator)[: _n_changed(n, p)]
+    x = g.x.clone()
+    x[idx] = 0.5 + 0.5 * torch.randn(len(idx), x.size(1), generator=generator)
+    return Data(x=x, edge_index=g.edge_index, num_nodes=n)
+
+
+AUGMENTATIONS = (drop_nodes, perturb_edges, subgraph_aug, mask_features)
+
+
+def with_self_loops(data):
+    """The graph (or batch) with one self-loop per node, as the reference GraphCL encoder sees it."""
+    from torch_geometric.utils import add_self_loops, remove_self_loops
+
+    ei, _ = remove_self_loops(data.edge_index)
+    out = data.clone()
+    out.edge_index = add_self_loops(ei, num_nodes=data.num_nodes)[0]
+    return out
+
+
+def augment_batch(data, p: float, generator: torch.Generator | None = None):
+    """Each graph of the batch gets its own augmentation, drawn uniformly from :data:`AUGMENTATIONS`."""
+    from torch_geometric.data import Batch
+
+    graphs = []
+    for g in data.to_data_list():
+        aug = AUGMENTATIONS[int(torch.randint(len(AUGMENTATIONS), (1,), generator=generator))]
+        graphs.append(aug(Data(x=g.x, edge_index=g.edge_index, num_nodes=g.num_nodes), p, generator))
+    return Batch.from_data_list(graphs)
 
 
 class GraphCL(nn.Module):
-    """GIN encoder (graph = concat of sum pools) + projection head, trained by NT-Xent between two
-    randomly augmented views of each graph (augmentation drawn per batch from node dropping, edge
-    dropping and attribute masking, strength ``p``)."""
+    """GIN encoder (graph = concat of every layer's sum pool, dim E = layers·hidden) + projection head
+    E→E→E, trained by NT-Xent between each original graph and one augmented view of it; the augmentation
+    is drawn per graph from node dropping, edge perturbation, subgraph and attribute masking with strength
+    ``p`` (reference: 10%), and the encoder sees self-loops (Shen-Lab/GraphCL, unsupervised_TU)."""
 
-    def __init__(self, in_dim: int, hidden: int = 128, layers: int = 3, p: float = 0.2, temperature: float = 0.2):
+    def __init__(self, in_dim: int, hidden: int = 128, layers: int = 3, p: float = 0.1, temperature: float = 0.2):
         super().__init__()
         self.encoder = GINEncoder(in_dim, hidden, layers)
-        self.proj = nn.Sequential(nn.Linear(hidden * layers, hidden), nn.ReLU(), nn.Linear(hidden, hidden))
+        emb = hidden * layers
+        self.proj = nn.Sequential(nn.Linear(emb, emb), nn.ReLU(), nn.Linear(emb, emb))
         self.p, self.temperature = p, temperature
 
     def encode(self, data) -> Tensor:
+        data = with_self_loops(data)
         _, xs = self.encoder(data.x, data.edge_index)
         return torch.cat([global_add_pool(x, data.batch, size=data.num_graphs) for x in xs], -1)
 
     def training_loss(self, data) -> dict[str, Tensor]:
-        picks = torch.randint(len(AUGMENTATIONS), (2,)).tolist()
-        v1, v2 = (AUGMENTATIONS[i](data, self.p) for i in picks)
-        return {"loss": nt_xent(self.proj(self.encode(v1)), self.proj(self.encode(v2)), self.temperature)}
+        view = augment_batch(data, self.p).to(data.x.device)
+        return {"loss": nt_xent(self.proj(self.encode(data)), self.proj(self.encode(view)), self.temperature)}
 
     @torch.no_grad()
     def embed(self, data) -> dict[str, Tensor]:
-        return {"graph": self.encode(data)}
+        graph = self.encode(data)
+        return {"graph": graph, "matched": graph}
 
 
 # ---------------------------------------------------------------------------------------------

@@ -50,6 +50,40 @@ def svm_cv(X: np.ndarray, y: np.ndarray, *, seed: int = 0, folds: int = 10, inne
     return {"acc": float(np.mean(accs)), "fold_std": float(np.std(accs)), "folds": accs}
 
 
+def svm_cv_select(candidates: dict[str, np.ndarray], y: np.ndarray, *, seed: int = 0, folds: int = 10,
+                  inner_folds: int = 5, Cs: tuple[float, ...] = C_GRID) -> dict[str, object]:
+    """:func:`svm_cv` where the inner CV of each training split also picks one of several feature matrices
+    (e.g. deepGCFX++'s α·z_c + (1−α)·Σz_l for each α): the (candidate, C) pair with the best inner-CV
+    accuracy is refitted on the split and scored on its test fold. Returns the fold accuracies and the
+    candidate chosen in each fold."""
+    y = np.asarray(y)
+    names = list(candidates)
+    for X in candidates.values():
+        _check_xy(np.asarray(X), y, folds)
+    accs, chosen = [], []
+    for train, test in StratifiedKFold(folds, shuffle=True, random_state=seed).split(candidates[names[0]], y):
+        inner = StratifiedKFold(inner_folds, shuffle=True, random_state=seed)
+        best = None
+        for name in names:
+            X = np.asarray(candidates[name])
+            est = make_pipeline(StandardScaler(), SVC(kernel="rbf"))
+            clf = GridSearchCV(est, {"svc__C": list(Cs)}, cv=inner, scoring="accuracy").fit(X[train], y[train])
+            if best is None or clf.best_score_ > best[0]:
+                best = (clf.best_score_, name, clf)
+        _, name, clf = best
+        accs.append(float((clf.predict(np.asarray(candidates[name])[test]) == y[test]).mean()))
+        chosen.append(name)
+    return {"acc": float(np.mean(accs)), "fold_std": float(np.std(accs)), "folds": accs, "chosen": chosen}
+
+
+def plusplus_candidates(common: np.ndarray, local: np.ndarray,
+                        alphas: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)) -> dict[str, np.ndarray]:
+    """deepGCFX++'s representations ``α·z_c + (1−α)·Σ_i z_l,i`` (paper Sec. 5), one per α."""
+    if common.shape != local.shape:
+        raise ValueError(f"z_c {common.shape} and Σz_l {local.shape} must have the same shape")
+    return {f"alpha={a:g}": a * common + (1 - a) * local for a in alphas}
+
+
 def node_probe(X: np.ndarray, y: np.ndarray, *, splits: int = 10, train_frac: float = 0.6, seed: int = 0,
                split_list: list[tuple[np.ndarray, np.ndarray]] | None = None) -> dict[str, float | list[float]]:
     """Node-level linear probe: standardised features → logistic regression, test accuracy per split.

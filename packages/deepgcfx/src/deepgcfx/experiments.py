@@ -22,13 +22,22 @@ import torch
 
 from deepgcfx.baselines import wl_features
 from deepgcfx.data import GraphSet, load_node_graph, make_synthetic
-from deepgcfx.evaluate import mean_std, node_probe, svm_cv
+from deepgcfx.evaluate import mean_std, node_probe, plusplus_candidates, svm_cv, svm_cv_select
 from deepgcfx.train import build_model, embed, fit
 from reprokit import RunDir, cached_json
 
 log = logging.getLogger("deepgcfx")
 
 VIEWS = ("common", "local", "local_mean", "both")
+# Each method's own view in its paper: deepGCFX evaluates z_c alone, InfoGraph/GraphCL the layer-concatenated
+# sum readout; "matched" is that same readout applied to every method's GIN encoder (equal dimension).
+PAPER_VIEW = {"deepgcfx": "deepgcfx:common", "infograph": "infograph", "graphcl": "graphcl"}
+
+
+def random_init_model(method: str, in_dim: int, cfg: dict, seed: int):
+    """The random-init control: the method's architecture with its seeded initial weights, never trained."""
+    torch.manual_seed(seed)
+    return build_model(method, in_dim, cfg["model"])
 
 
 def _results_dir(run: RunDir | None) -> Path | None:
@@ -53,20 +62,39 @@ def train_unit(method: str, graphs: list, in_dim: int, cfg: dict, seed: int, run
         if run is not None:
             run.log_metrics({"unit": key, **rec})
 
+    lr = float((tcfg.get("lr_by_method") or {}).get(method, tcfg["lr"]))
     t0 = time.perf_counter()
     history = fit(model, graphs, epochs=int(epochs if epochs is not None else tcfg["epochs"]),
-                  batch_size=int(tcfg["batch_size"]), lr=float(tcfg["lr"]), seed=seed, device=device,
-                  checkpoint=ckpt, quiet=quiet, desc=key, on_epoch=on_epoch)
+                  batch_size=int(tcfg["batch_size"]), lr=lr, seed=seed, device=device,
+                  checkpoint=ckpt, quiet=quiet, desc=key, on_epoch=on_epoch,
+                  keep_best=method == "deepgcfx" and bool(cfg["model"].get("official", False)))
     return model, {"history": history, "train_s": time.perf_counter() - t0}
+
+
+def _view_accuracies(method: str, views: dict[str, np.ndarray], y: np.ndarray, seed: int, ecfg: dict) -> dict:
+    """SVM accuracy of every view a method gives; for deepGCFX also deepGCFX++ (α by inner CV)."""
+    acc = {v: _svm(X, y, seed, ecfg)["acc"] for v, X in views.items()}
+    out = {"acc": acc, "dims": {v: int(X.shape[1]) for v, X in views.items()}}
+    if method == "deepgcfx":
+        pp = svm_cv_select(plusplus_candidates(views["common"], views["local"]), y, seed=seed,
+                           folds=int(ecfg["folds"]), inner_folds=int(ecfg["inner_folds"]),
+                           Cs=tuple(float(c) for c in ecfg["C"]))
+        acc["plusplus"] = pp["acc"]
+        out["dims"]["plusplus"] = int(views["common"].shape[1])
+        out["plusplus_alphas"] = pp["chosen"]
+    return out
 
 
 def graph_benchmark(gs: GraphSet, cfg: dict, seeds: list[int], run: RunDir | None = None,
                     device: torch.device | str = "cpu", quiet: bool = True) -> dict[str, Any]:
-    """SVM accuracy of every method on ``gs`` for every seed, plus deepGCFX's common/local/both ablation."""
+    """SVM accuracy of every method on ``gs`` for every seed (paired: the same folds per seed), each on its
+    paper's view and on the matched readout, beside random-init controls of the same architectures;
+    deepGCFX's ablation (common / local / both) and deepGCFX++ from the same trained models."""
     y, ecfg = gs.labels, cfg["eval"]
     per_seed: dict[str, list[float]] = {}
     histories: dict[str, list[float]] = {}
     timings: dict[str, list[float]] = {}
+    dims: dict[str, int] = {}
     methods = ["deepgcfx", *[m for m in cfg["baselines"] if m != "wl"]]
     for seed in seeds:
         for method in methods:
@@ -77,23 +105,36 @@ def graph_benchmark(gs: GraphSet, cfg: dict, seeds: list[int], run: RunDir | Non
                 t0 = time.perf_counter()
                 views = embed(model, gs.graphs, device=device)
                 rec["embed_s"] = time.perf_counter() - t0
-                rec["acc"] = {v: _svm(X, y, seed, ecfg)["acc"] for v, X in views.items()}
-                return rec
+                return rec | _view_accuracies(method, views, y, seed, ecfg)
 
             res = cached_json(_results_dir(run), key, unit)
             for view, acc in res["acc"].items():
                 name = method if view == "graph" else f"{method}:{view}"
                 per_seed.setdefault(name, []).append(acc)
+                dims[name] = res["dims"][view]
             histories[key] = res["history"]
             timings.setdefault(method, []).append(res["train_s"])
+        for method in methods if cfg.get("random_control", True) else []:
+            def control(method=method, seed=seed) -> dict:
+                model = random_init_model(method, gs.num_features, cfg, seed)
+                views = embed(model, gs.graphs, device=device)
+                keep = {"deepgcfx": ("common", "matched")}.get(method, ("matched",))
+                return _view_accuracies("control", {v: views[v] for v in keep}, y, seed, ecfg)
+
+            res = cached_json(_results_dir(run), f"random-{method}-s{seed}", control)
+            for view, acc in res["acc"].items():
+                per_seed.setdefault(f"random-{method}:{view}", []).append(acc)
+                dims[f"random-{method}:{view}"] = res["dims"][view]
         if "wl" in cfg["baselines"]:
             def wl_unit(seed=seed) -> dict:
                 X = wl_features(gs.graphs, int(ecfg["wl_iterations"]))
-                return {"acc": _svm(X @ X.T, y, seed, ecfg, kernel="precomputed")["acc"]}
+                return {"acc": _svm(X @ X.T, y, seed, ecfg, kernel="precomputed")["acc"], "dim": int(X.shape[1])}
 
-            per_seed.setdefault("wl", []).append(cached_json(_results_dir(run), f"wl-s{seed}", wl_unit)["acc"])
+            wl = cached_json(_results_dir(run), f"wl-s{seed}", wl_unit)
+            per_seed.setdefault("wl", []).append(wl["acc"])
+            dims["wl"] = wl.get("dim", 0)
     summary = {k: dict(zip(("mean", "std"), mean_std(v))) | {"per_seed": v} for k, v in per_seed.items()}
-    return {"accuracy": summary, "histories": histories,
+    return {"accuracy": summary, "histories": histories, "dims": dims, "seeds": list(seeds),
             "train_s": {k: float(np.mean(v)) for k, v in timings.items()}}
 
 
@@ -173,7 +214,8 @@ def plot_results(bench: dict, synth: dict | None, figdir: Path) -> list[Path]:
     figdir.mkdir(parents=True, exist_ok=True)
     acc = bench["accuracy"]
     paths = []
-    methods = [m for m in ("deepgcfx:both", "deepgcfx:common", "infograph", "graphcl", "wl") if m in acc]
+    methods = [m for m in ("deepgcfx:common", "deepgcfx:plusplus", "infograph", "graphcl", "random-deepgcfx:common",
+                           "random-infograph:matched", "wl") if m in acc]
     fig, ax = plt.subplots(figsize=(6, 3.6))
     _bars(ax, methods, acc, "Graph classification (mean ± std over seeds)")
     fig.tight_layout()

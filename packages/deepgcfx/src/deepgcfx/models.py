@@ -47,6 +47,14 @@ class GINEncoder(nn.Module):
         return x, xs
 
 
+def matched_readout(encoder: GINEncoder, data) -> Tensor:
+    """The InfoGraph/GraphCL readout of any GIN encoder: every layer's node features sum-pooled per graph and
+    concatenated ([B, layers · hidden]). Applied to every method's encoder, it gives embeddings of equal
+    dimension from the same readout, so that readout and method can be told apart."""
+    _, xs = encoder(data.x, data.edge_index)
+    return torch.cat([global_add_pool(x, data.batch, size=data.num_graphs) for x in xs], -1)
+
+
 class _StraightThrough(torch.autograd.Function):
     """Forward: the exact hard 0/1 mask; backward: the gradient of the soft mask (straight-through)."""
 
@@ -77,25 +85,29 @@ class Accumulation(nn.Module):
     map, split), so the k half is done once for all rounds and the q half once per graph instead of per node.
     """
 
-    def __init__(self, dim: int, iters: int = 2, tau: float = 0.1):
+    def __init__(self, dim: int, iters: int = 2, tau: float = 0.1, official: bool = False):
         super().__init__()
-        self.iters, self.tau = iters, tau
+        self.iters, self.tau, self.official = iters, tau, official
         self.slot_mu = nn.Parameter(torch.randn(1, dim) * dim**-0.5)
-        self.slot_log_sigma = nn.Parameter(torch.full((1, dim), -2.0))
+        # official: σ_s starts at 1 (log σ = 0) and the slot is sampled at evaluation too
+        self.slot_log_sigma = nn.Parameter(torch.full((1, dim), 0.0 if official else -2.0))
         self.norm_in, self.norm_slot, self.norm_mlp = nn.LayerNorm(dim), nn.LayerNorm(dim), nn.LayerNorm(dim)
         self.to_q, self.to_k, self.to_v = (nn.Linear(dim, dim) for _ in range(3))
         self.thr_k, self.thr_q = nn.Linear(dim, dim), nn.Linear(dim, dim, bias=False)  # = Linear(2·dim, dim) on [k, q]
         self.thr_out = nn.Linear(dim, 1)
         self.gru = nn.GRUCell(dim, dim)
-        self.mlp = nn.Sequential(nn.Linear(dim, dim), nn.ReLU(), nn.Linear(dim, dim))
+        mlp_hidden = max(dim, 128) if official else dim  # the official slot MLP's hidden width
+        self.mlp = nn.Sequential(nn.Linear(dim, mlp_hidden), nn.ReLU(), nn.Linear(mlp_hidden, dim))
 
     def mask(self, k: Tensor, q: Tensor, batch: Tensor, k_proj: Tensor | None = None) -> Tensor:
         """Hard 0/1 mask m = 1[σ(k) ≥ σ(MLP([k, q_{g(i)}]))] with a straight-through sigmoid gradient."""
         k_proj = self.thr_k(k) if k_proj is None else k_proj
         w = torch.sigmoid(self.thr_out(F.relu(k_proj + self.thr_q(q)[batch])))   # [N, 1]: one threshold per node
         gate = torch.sigmoid(k)
-        soft = torch.sigmoid((gate - w) / self.tau)
         hard = (gate >= w).to(k.dtype)
+        if self.official:  # the official mask carries no gradient: its threshold network is never trained
+            return hard.detach()
+        soft = torch.sigmoid((gate - w) / self.tau)
         return _StraightThrough.apply(hard, soft)
 
     def forward(self, h: Tensor, batch: Tensor, num_graphs: int) -> tuple[Tensor, Tensor, Tensor, Tensor]:
@@ -104,7 +116,7 @@ class Accumulation(nn.Module):
         k, v = self.to_k(h), self.to_v(h)
         k_proj = self.thr_k(k)
         slot = self.slot_mu.expand(num_graphs, -1)
-        if self.training:
+        if self.training or self.official:
             slot = slot + torch.exp(self.slot_log_sigma) * torch.randn_like(slot)
         for _ in range(self.iters):
             m = self.mask(k, self.to_q(self.norm_slot(slot)), batch, k_proj)
@@ -128,6 +140,27 @@ class GaussianHead(nn.Module):
         return self.mu(h), self.log_sigma(h).clamp(*LOG_SIGMA_RANGE)
 
 
+class OfficialGaussianHead(nn.Module):
+    """The official posterior heads: μ = BN(ReLU(W_μ h)) and log σ = BN(ReLU(W_σ h)) (``model.official``)."""
+
+    def __init__(self, dim: int, latent: int):
+        super().__init__()
+        self.mu = nn.Sequential(nn.Linear(dim, latent), nn.ReLU(), nn.BatchNorm1d(latent))
+        self.log_sigma = nn.Sequential(nn.Linear(dim, latent), nn.ReLU(), nn.BatchNorm1d(latent))
+
+    def forward(self, h: Tensor) -> tuple[Tensor, Tensor]:
+        return self.mu(h), self.log_sigma(h).clamp(*LOG_SIGMA_RANGE)
+
+
+def xavier_init(module: nn.Module) -> None:
+    """Xavier-uniform weights and zero biases for every Linear layer (the official initialisation)."""
+    for m in module.modules():
+        if isinstance(m, nn.Linear):
+            nn.init.xavier_uniform_(m.weight)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+
+
 class GatedFusion(nn.Module):
     """Gated tanh unit (official FCNet): y = tanh(W₁x) ⊙ σ(W₂x), x = [z_common of the node's graph, z_local]."""
 
@@ -148,19 +181,28 @@ class DeepGCFX(nn.Module):
     (their mean: no node-count information) and ``both`` ([common, local]). For node-level tasks
     ``node_embed`` gives ``both`` = [μ_common of the node's graph, μ_local of the node], its gated fusion
     ``fused``, and ``local`` alone.
+
+    ``official=True`` switches to the official code's behaviour point by point: posterior heads
+    BN(ReLU(Linear)), slot noise σ ≈ 1 (also at evaluation), slot MLP hidden max(dim, 128), Xavier
+    initialisation and a mask without gradient; the trainer then keeps the epoch with the lowest
+    reconstruction loss (train.fit ``keep_best``).
     """
 
     def __init__(self, in_dim: int, hidden: int = 128, latent: int | None = None, layers: int = 3, iters: int = 2,
-                 graph_kl_weight: float = 0.1, feat_weight: float = 0.0):
+                 graph_kl_weight: float = 0.1, feat_weight: float = 0.0, official: bool = False):
         super().__init__()
         latent = latent or hidden
+        self.official = official
+        head = OfficialGaussianHead if official else GaussianHead
         self.encoder = GINEncoder(in_dim, hidden, layers)
-        self.accumulate = Accumulation(hidden, iters)
-        self.node_head = GaussianHead(hidden, latent)    # shared by local and common node parts
-        self.graph_head = GaussianHead(hidden, latent)
+        self.accumulate = Accumulation(hidden, iters, official=official)
+        self.node_head = head(hidden, latent)    # shared by local and common node parts
+        self.graph_head = head(hidden, latent)
         self.fusion = GatedFusion(2 * latent, latent)
         self.feat_decoder = nn.Linear(latent, in_dim) if feat_weight > 0 else None
         self.graph_kl_weight, self.feat_weight = graph_kl_weight, feat_weight
+        if official:
+            xavier_init(self)
 
     def forward(self, x: Tensor, edge_index: Tensor, batch: Tensor, num_graphs: int,
                 common_nodes: bool = True) -> dict[str, Tensor]:
@@ -197,7 +239,8 @@ class DeepGCFX(nn.Module):
         common = out["mu_graph"]
         local = global_add_pool(out["mu_local"], data.batch, size=data.num_graphs)
         local_mean = global_mean_pool(out["mu_local"], data.batch, size=data.num_graphs)
-        return {"common": common, "local": local, "local_mean": local_mean, "both": torch.cat([common, local], -1)}
+        return {"common": common, "local": local, "local_mean": local_mean, "both": torch.cat([common, local], -1),
+                "matched": matched_readout(self.encoder, data)}
 
     @torch.no_grad()
     def node_embed(self, data) -> dict[str, Tensor]:

@@ -14,6 +14,7 @@ class Model(ConfigModel):
     latent: int = Field(ge=1)
     layers: int = Field(ge=1)
     iters: int = Field(ge=1)
+    official: bool = False
     graph_kl_weight: float = Field(ge=0)
     feat_weight: float = Field(ge=0)
     aug_p: float = Field(ge=0, lt=1)
@@ -24,13 +25,13 @@ class Train(ConfigModel):
     epochs: int = Field(ge=1)
     batch_size: int = Field(ge=1)
     lr: float = Field(gt=0)
+    lr_by_method: dict[Literal["deepgcfx", "infograph", "graphcl"], float] = Field(default_factory=dict)
 
 
 class Eval(ConfigModel):
     folds: int = Field(ge=2)
     inner_folds: int = Field(ge=2)
     C: list[float] = Field(min_length=1)
-    deepgcfx_view: Literal["common", "local", "both"]
     wl_iterations: int = Field(ge=0)
 
     @model_validator(mode="after")
@@ -56,6 +57,10 @@ class Node(ConfigModel):
     train_frac: float = Field(gt=0, lt=1)
 
 
+class Claims(ConfigModel):
+    min_effect_points: float = Field(ge=0)
+
+
 class Config(ConfigModel):
     seed: int = Field(0, ge=0)
     dataset: str
@@ -67,3 +72,5 @@ class Config(ConfigModel):
     baselines: list[Literal["infograph", "graphcl", "wl"]]
     synthetic: Synthetic
     node: Node
+    random_control: bool = True
+    claims: Claims
