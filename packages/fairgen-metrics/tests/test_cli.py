@@ -96,6 +96,10 @@ def test_measure_labels_with_binary_correction(tmp_path):
     assert m["metrics"]["l2"] == pytest.approx(np.sqrt(2) * abs(p0 - 0.5))
     assert m["counts"] == np.bincount(labels, minlength=2).tolist()
     assert (out / "report.md").is_file() and (out / "config.yaml").is_file()
+    assert (out / "figures" / "proportions.png").is_file()
+    for name in ("kl", "l2", "wds_norm"):  # the bootstrap CI brackets the pooled value
+        ci = m["metrics_ci"][name]
+        assert ci["low"] <= m["metrics"][name] <= ci["high"]
 
 
 def test_measure_probabilities_csv_and_txt_and_counts(tmp_path):
@@ -137,6 +141,7 @@ def test_train_classifier_on_a_folder_then_measure_images(tmp_path, imagefolder_
                  "--set", "classifier.train_size=10", "--out", str(out)]) == 0
     s = _summary(out)["metrics"]
     assert s["num_classes"] == 2 and len(s["per_class_accuracy"]) == 2
+    assert (out / "figures" / "confusion.png").is_file()
     ckpt = out / "checkpoints" / "classifier.pt"
     gen = tmp_path / "generated"
     gen.mkdir()

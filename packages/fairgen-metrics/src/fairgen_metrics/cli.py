@@ -214,16 +214,19 @@ def cmd_measure(args: argparse.Namespace) -> int:
     ctx = _start(args, _precheck_measure(args, stash), torch=args.images is not None)
     m = ctx.cfg["measure"]
     res = M.measure(stash["labels"], stash["k"], stash["ref"], stash["conf"], int(m["batches"]), m["batching"],
-                    m.get("batch_size"), m["ground"], ctx.seed)
+                    m.get("batch_size"), m["ground"], ctx.seed, int(m["bootstrap"]))
     res["input"] = stash["kind"]
     res["correction_from"] = stash["conf_src"]
     table = M.table(res)
+    from fairgen_metrics.figures import proportions_figure
+
+    fig = proportions_figure(res, ctx.run.figures / "proportions.png")
     src = args.labels or args.images or "counts"
     finish_run(ctx, dataset=str(Path(src).name if src != "counts" else "counts"), data_note=stash["kind"],
                metrics=res, claims=[], require_claims=False, title="fairgen-metrics measure",
                setting=f"K = {stash['k']}, n = {res['n']}, S = {res['batches']} {res['batching']} batches, "
                        f"correction: {stash['conf_src']}",
-               sections=[("Proportions and metrics (95% CIs over the S batches)", table)])
+               sections=[("Proportions and metrics (95% CIs over the S batches)", table)], figures=[fig])
     print(table)
     print(f"result: {ctx.run.path / 'summary.json'}")
     return 0
@@ -279,8 +282,11 @@ def cmd_train_classifier(args: argparse.Namespace) -> int:
               "train_images": len(tr), "val_images": len(va),
               "val_accuracy": float((pred == y[va]).mean()), "test_accuracy": test_acc,
               "per_class_accuracy": np.diag(conf).tolist(), "confusion": conf.tolist()}
+    from fairgen_metrics.figures import confusion_figure
+
+    fig = confusion_figure(conf, attr.names, ctx.run.figures / "confusion.png")
     finish_run(ctx, dataset=data.name, data_note=data.note, metrics=result, claims=[], require_claims=False,
-               title="fairgen-metrics train-classifier")
+               title="fairgen-metrics train-classifier", figures=[fig])
     per = ", ".join(f"{a:.3f}" for a in result["per_class_accuracy"])
     print(f"val accuracy {result['val_accuracy']:.4f}, per class {per}")
     print(f"classifier: {path}")

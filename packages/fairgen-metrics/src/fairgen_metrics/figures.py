@@ -106,3 +106,42 @@ def samples_figure(images: np.ndarray, path: Path, title: str = "GAN samples") -
             ax.imshow(im[0] if im.shape[0] == 1 else im.transpose(1, 2, 0), cmap="gray")
     fig.suptitle(title, fontsize=9)
     return _save(fig, path)
+
+
+def proportions_figure(res: dict[str, Any], path: Path) -> Path:
+    """``measure``: p̂ per class with its CI, and the corrected estimate with its CI when there is one."""
+    k = res["num_classes"]
+    x = np.arange(k)
+    fig, ax = plt.subplots(figsize=(max(4, 0.6 * k + 2), 3.2))
+    p, lo, hi = (np.asarray(res[n]) for n in ("p_hat", "p_hat_low", "p_hat_high"))
+    w = 0.38 if "corrected" in res else 0.6
+    ax.bar(x - (w / 2 if "corrected" in res else 0), p, w, yerr=[p - lo, hi - p], capsize=3, label="p̂ (measured)")
+    if "corrected" in res:
+        c, clo, chi = (np.asarray(res[n]) for n in ("corrected", "corrected_low", "corrected_high"))
+        ax.bar(x + w / 2, c, w, yerr=[np.clip(c - clo, 0, None), np.clip(chi - c, 0, None)], capsize=3,
+               label="corrected")
+    ref = np.full(k, 1 / k) if res["reference"] == "uniform" else np.asarray(res["reference"])
+    ax.step(np.arange(k + 1) - 0.5, np.append(ref, ref[-1]), where="post", color="black", lw=1, label="reference")
+    ax.set_xticks(x)
+    ax.set_xlabel("class")
+    ax.set_ylabel("share of samples")
+    ax.legend(fontsize=7)
+    return _save(fig, path)
+
+
+def confusion_figure(conf: np.ndarray, names: list[str], path: Path) -> Path:
+    """``train-classifier``: the held-out confusion matrix P(predicted | true)."""
+    conf = np.asarray(conf)
+    k = conf.shape[0]
+    fig, ax = plt.subplots(figsize=(2 + 0.5 * k, 1.6 + 0.5 * k))
+    im = ax.imshow(conf, vmin=0, vmax=1, cmap="Blues")
+    for i in range(k):
+        for j in range(k):
+            ax.text(j, i, f"{conf[i, j]:.2f}", ha="center", va="center", fontsize=7,
+                    color="white" if conf[i, j] > 0.5 else "black")
+    ax.set_xticks(range(k), [str(n)[:12] for n in names], rotation=45, ha="right", fontsize=7)
+    ax.set_yticks(range(k), [str(n)[:12] for n in names], fontsize=7)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    fig.colorbar(im, ax=ax, fraction=0.046)
+    return _save(fig, path)

@@ -125,20 +125,26 @@ def make_batches(labels: np.ndarray, batches: int, mode: str, batch_size: int | 
     return rng.permutation(labels)[: per * batches].reshape(batches, per)
 
 
-def metric_cis(props: np.ndarray, ref: np.ndarray | None, ground: str) -> dict[str, dict[str, float]]:
-    """Each metric per batch → mean ± 1.96 sd/√S."""
-    per = [all_metrics(p, ref, ground=ground) for p in props]
-    out = {}
-    s = len(per)
-    for m in per[0]:
-        v = np.array([r[m] for r in per])
-        half = cc.Z95 * v.std() / np.sqrt(s)
-        out[m] = {"mean": float(v.mean()), "low": float(v.mean() - half), "high": float(v.mean() + half)}
-    return out
+def metric_cis(props: np.ndarray, ref: np.ndarray | None, ground: str, rng: np.random.Generator,
+               boot: int = 1000, conf: np.ndarray | None = None) -> dict[str, dict[str, float]]:
+    """95% percentile CI of each metric of the pooled p̂ (mean of the S batches), by resampling the
+    batches with replacement; with ``conf`` the metric of the corrected, simplex-projected p̂.
+
+    (The mean of per-batch metric values would be biased for non-linear metrics such as KL, whose value
+    on a small batch overstates unfairness.)
+    """
+    s = props.shape[0]
+    pooled = props[rng.integers(0, s, size=(boot, s))].mean(1)
+    if conf is not None:
+        pooled = np.clip(cc.correct(pooled, conf), 0, None)
+        pooled = pooled / pooled.sum(1, keepdims=True)
+    per = [all_metrics(p, ref, ground=ground) for p in pooled]
+    return {m: {"low": float(np.percentile([r[m] for r in per], 2.5)),
+                "high": float(np.percentile([r[m] for r in per], 97.5))} for m in per[0]}
 
 
 def measure(labels: np.ndarray, k: int, ref: np.ndarray | None, conf: np.ndarray | None, batches: int,
-            mode: str, batch_size: int | None, ground: str, seed: int) -> dict[str, Any]:
+            mode: str, batch_size: int | None, ground: str, seed: int, boot: int = 1000) -> dict[str, Any]:
     rng = np.random.default_rng(seed)
     p_hat = np.bincount(labels, minlength=k) / labels.size
     b = make_batches(labels, batches, mode, batch_size, rng)
@@ -150,18 +156,16 @@ def measure(labels: np.ndarray, k: int, ref: np.ndarray | None, conf: np.ndarray
         "p_hat_high": r["p_hat_high"],
         "reference": "uniform" if ref is None else ref.tolist(), "batches": batches, "batching": mode,
         "batch_size": int(b.shape[1]), "ground_metric": ground,
-        "metrics": all_metrics(p_hat, ref, ground=ground), "metrics_ci": metric_cis(props, ref, ground)}
+        "metrics": all_metrics(p_hat, ref, ground=ground), "metrics_ci": metric_cis(props, ref, ground, rng, boot)}
     if conf is not None:
         corrected_all = cc.correct(p_hat, conf)
         proj = np.clip(corrected_all, 0, None)
         proj = proj / proj.sum()
-        q = np.clip(cc.correct(props, conf), 0, None)
-        q = q / q.sum(1, keepdims=True)
         out.update({"confusion": conf.tolist(), "corrected": corrected_all.tolist(),
                     "corrected_projected": proj.tolist(),
                     "corrected_low": r["corrected_low"], "corrected_high": r["corrected_high"],
                     "corrected_metrics": all_metrics(proj, ref, ground=ground),
-                    "corrected_metrics_ci": metric_cis(q, ref, ground)})
+                    "corrected_metrics_ci": metric_cis(props, ref, ground, rng, boot, conf)})
     return out
 
 

@@ -127,6 +127,7 @@ class Measure(ConfigModel):
     batching: Literal["split", "resample"] = "split"
     batch_size: int | None = Field(default=None, ge=1)
     ground: Literal["discrete", "index", "hamming"] = "discrete"
+    bootstrap: int = Field(default=1000, ge=100)
     image_batch: int = Field(default=256, ge=1)
 
 
