@@ -186,3 +186,16 @@ def test_data_commands(capsys, fmnist_dir, celeba_dir, imagefolder_dir):
     assert main(["data", "check", "--dataset", "celeba", "--data-dir", str(celeba_dir)]) == 0
     assert main(["data", "check", "--dataset", "imagefolder", "--data-dir", str(imagefolder_dir)]) == 0
     assert main(["data", "check", "--dataset", "celeba", "--data-dir", str(fmnist_dir)]) == 2
+
+
+def test_measure_is_deterministic_for_a_seed(tmp_path):
+    np.save(tmp_path / "l.npy", np.random.default_rng(4).choice(3, size=900))
+    outs = []
+    for name, seed in (("a", "3"), ("b", "3"), ("c", "4")):
+        assert main(["measure", "--labels", str(tmp_path / "l.npy"), "--num-classes", "3", "--seed", seed,
+                     "--classifier-accuracy", "0.9,0.8,0.85", "--out", str(tmp_path / name), "--quiet"]) == 0
+        outs.append(_summary(tmp_path / name)["metrics"])
+    assert outs[0]["corrected_low"] == outs[1]["corrected_low"]
+    assert outs[0]["metrics_ci"] == outs[1]["metrics_ci"]
+    assert outs[0]["corrected_low"] != outs[2]["corrected_low"]  # another split of the batches
+    assert outs[0]["p_hat"] == outs[2]["p_hat"]
