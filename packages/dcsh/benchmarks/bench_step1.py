@@ -59,7 +59,8 @@ def child(kind: str, n: int, bits: int) -> dict:
     else:
         from scipy.sparse.linalg import eigsh
 
-        D = np.asarray(fused.factor @ fused.factor.T.toarray(), dtype=np.float32)  # dense n × n affinity
+        Zf = fused.factor.astype(np.float32)
+        D = np.asarray(Zf @ Zf.T.toarray())  # the dense n × n affinity, float32
         w, V = eigsh(D, k=bits + 1, which="LA")
         V = V[:, np.argsort(w)[::-1]]
         V = V - V.mean(axis=0, keepdims=True)  # drop the constant direction (A1 = 1)

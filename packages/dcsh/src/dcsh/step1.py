@@ -32,8 +32,7 @@ Updates (block-coordinate ascent; each one never decreases Q, so J never increas
   ``F = √n P Qᵀ`` with ``J C = P S Qᵀ`` the thin SVD of the centred ``C`` (``J = I - 11ᵀ/n``) (minorise-maximise;
   columns of a rank-deficient ``JC`` are completed orthogonally to ``[P, 1]``).
 * **B**: the same bound for (3) is linear in B, ``tr(Bᵀ C)`` with ``C = 2β JĀJ B⁰ + α Σ_v F_v + ρ Y``; its exact
-  maximiser over 𝔹 sets, in each column, the ⌊n/2⌋ largest entries of C to +1 and the rest to -1 (ties by
-  index); with ``balance: soft`` it is ``sgn(C)`` (``sgn(0)`` keeps the old bit). B stays exactly binary.
+  maximiser over 𝔹 sets, in each column, the ⌊n/2⌋ largest entries of C to +1 and the rest to -1; with ``balance: soft`` it is ``sgn(C)`` (``sgn(0)`` keeps the old bit). B stays exactly binary.
   Repeated ``b_steps`` times.
 * **Y**: ``argmax_{Y∈Ω} tr(YᵀB) = √n P Qᵀ`` of ``J B`` (exact).
 
@@ -95,12 +94,18 @@ def sign_keep(x: np.ndarray, old: np.ndarray | None = None) -> np.ndarray:
 
 
 def balanced_sign(C: np.ndarray) -> np.ndarray:
-    """``argmax tr(BᵀC)`` over balanced binary B: per column the ⌊n/2⌋ largest entries → +1 (ties by index)."""
+    """``argmax tr(BᵀC)`` over balanced binary B: per column the ⌊n/2⌋ largest entries → +1.
+
+    A linear-time selection (``argpartition``) per column; among equal entries at the cut the choice is
+    arbitrary but deterministic -- every such choice attains the same maximum.
+    """
     n = C.shape[0]
-    order = np.argsort(-C, axis=0, kind="stable")
-    B = -np.ones(C.shape, dtype=np.int8)
-    np.put_along_axis(B, order[: n // 2], 1, axis=0)
-    return B
+    Ct = np.ascontiguousarray(np.asarray(C, dtype=np.float64).T)
+    Bt = -np.ones(Ct.shape, dtype=np.int8)
+    if n // 2 > 0:
+        top = np.argpartition(-Ct, n // 2 - 1, axis=1)[:, : n // 2]
+        np.put_along_axis(Bt, top, 1, axis=1)
+    return np.ascontiguousarray(Bt.T)
 
 
 def spectral_init(aff: LowRankAffinity, r: int) -> np.ndarray:
