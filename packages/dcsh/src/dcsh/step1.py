@@ -32,7 +32,8 @@ Updates (block-coordinate ascent; each one never decreases Q, so J never increas
   ``F = √n P Qᵀ`` with ``J C = P S Qᵀ`` the thin SVD of the centred ``C`` (``J = I - 11ᵀ/n``) (minorise-maximise;
   columns of a rank-deficient ``JC`` are completed orthogonally to ``[P, 1]``).
 * **B**: the same bound for (3) is linear in B, ``tr(Bᵀ C)`` with ``C = 2β JĀJ B⁰ + α Σ_v F_v + ρ Y``; its exact
-  maximiser over 𝔹 sets, in each column, the ⌊n/2⌋ largest entries of C to +1 and the rest to -1; with ``balance: soft`` it is ``sgn(C)`` (``sgn(0)`` keeps the old bit). B stays exactly binary.
+  maximiser over 𝔹 sets, in each column, the ⌊n/2⌋ largest entries of C to +1 and the rest to -1; with
+  ``balance: soft`` it is ``sgn(C)`` (``sgn(0)`` keeps the old bit). B stays exactly binary.
   Repeated ``b_steps`` times.
 * **Y**: ``argmax_{Y∈Ω} tr(YᵀB) = √n P Qᵀ`` of ``J B`` (exact).
 
