@@ -78,11 +78,13 @@ def _fid_net(ctx, data):
     if f.get("inception_weights"):
         from spectral_forensics.evaluate import InceptionFeatures
 
+        f["standardise"] = False
         return InceptionFeatures(Path(f["inception_weights"])).to(ctx.device), "FID (Inception-v3, local weights)"
     from spectral_forensics.evaluate import train_rotation_net
 
     net = train_rotation_net(data.train, int(f["rotation_steps"]), ctx.seed, ctx.device)
-    return net, "FID (in-package rotation-net features; not comparable to Inception FID)"
+    return net, ("FID (in-package rotation-net features, each standardised by the real images' SD; not "
+                 "comparable to Inception FID)")
 
 
 def _setting(cfg: dict[str, Any], data) -> str:
@@ -104,6 +106,9 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
         ctx.cfg["fid"]["_name"] = fid_name
     res = ex.run(ctx.cfg, data, ctx, net)
     claims, metrics = ex.claims_from(res, ctx.cfg)
+    import time
+
+    cpu = {"cpu_time_s_this_session": round(time.process_time(), 1)}  # ≈ wall time on an idle core
     figures = ex.draw_figures(res, ctx.run.figures)
     atomic_write_json(ctx.run.path / "results.json", ex.jsonable(res))
     rule = ("Each claim's effect is per paired detector run (the same fitted classifier scores every set); "
@@ -114,7 +119,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
                  + (f"\nFID: {fid_name}, {ctx.cfg['fid']['n']} images vs real.\n" if fid_name else "")),
                 ("Verdict rule", rule)]
     finish_run(ctx, dataset=data.name, data_note=data.note, metrics=metrics, claims=claims, title=TITLE,
-               setting=_setting(ctx.cfg, data), figures=figures, sections=sections)
+               setting=_setting(ctx.cfg, data), figures=figures, sections=sections, extra=cpu)
     return 0
 
 

@@ -96,8 +96,12 @@ def run(cfg: dict[str, Any], data: RealData, ctx, fid_net=None) -> dict[str, Any
                 from spectral_forensics.evaluate import embed, fid_from_features
 
                 n = int(cfg["fid"]["n"])
-                per["setups"][setup]["fid"] = fid_from_features(embed(fid_net, imgs[:n], ctx.device),
-                                                                embed(fid_net, data.real[:n], ctx.device))
+                fr = embed(fid_net, data.real[:n], ctx.device)
+                ff = embed(fid_net, imgs[:n], ctx.device)
+                if cfg["fid"].get("standardise", True):  # in-package features: in units of the real features' SD
+                    mu, sd = fr.mean(0), fr.std(0) + 1e-12
+                    fr, ff = (fr - mu) / sd, (ff - mu) / sd
+                per["setups"][setup]["fid"] = fid_from_features(ff, fr)
             ctx.run.log_metrics({"stage": "setup_done", "gan": gan, "setup": setup,
                                  "hf_gap_db": per["setups"][setup]["hf_gap"]["mean_db"]})
         # detectors: trained on real vs BASELINE pools (first halves); tested on held-out second halves
@@ -214,7 +218,7 @@ def rates_table_md(results: dict[str, Any]) -> str:
             row = f"| {s} | {g['mean_db']:+.2f} [{g['low_db']:+.2f}, {g['high_db']:+.2f}] |"
             if "fid" in rec:
                 paper = PAPER_FID.get(gan, {}).get(s)
-                row += f" {rec['fid']:.2f}" + (f" (paper CelebA: {paper})" if paper else "") + " |"
+                row += f" {rec['fid']:.4g}" + (f" (paper CelebA: {paper})" if paper else "") + " |"
             lines.append(row)
         lines.append("")
     return "\n".join(lines)
