@@ -23,15 +23,15 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-CASE_TIMEOUT_S = 60
+CASE_TIMEOUT_S = 120  # a case still running by then has started real work (the first one also pays the imports)
 
 
 def snapshot(root: Path) -> set[str]:
     return {str(p.relative_to(root)) for p in root.rglob("*")}
 
 
-class _Timeout(Exception):
-    pass
+class _Timeout(BaseException):
+    """Raised by the alarm; a BaseException so that run_main's ``except Exception`` cannot swallow it."""
 
 
 def _alarm(_signum, _frame):
