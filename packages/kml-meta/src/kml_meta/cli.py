@@ -127,8 +127,11 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     res = ex.run_comparison(ctx.cfg, bench, ctx.seed, ctx.device, ctx.run.path, ctx.quiet, ctx.run.log_metrics)
     claims, metrics = ex.make_claims(res, ctx.cfg)
     t_algos = [a for a in ctx.cfg["transference"]["algos"] if a in res["methods"]]
-    figures = ex.draw_figures(res, ctx.run.figures, t_algos[0] if t_algos else None)
-    for extra in t_algos[1:]:
+    from reprokit.distributed import is_main_process
+
+    main_rank = is_main_process()
+    figures = ex.draw_figures(res, ctx.run.figures, t_algos[0] if t_algos else None) if main_rank else []
+    for extra in t_algos[1:] if main_rank else []:
         if len(res["modes"]) > 1:
             import numpy as np
 
@@ -155,7 +158,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     tasks = bench.eval_tasks(int(ctx.cfg["eval"]["tasks_per_mode"]), ctx.seed)
     r = ex.run_method(args.algo, ctx.cfg, bench, ctx.seed, ctx.device, ctx.run.checkpoints, ctx.quiet,
                       ctx.run.log_metrics, tasks, measure_transference=False)
-    (ctx.run.checkpoints / f"{args.algo}_s{ctx.seed}.pt").replace(ctx.run.checkpoints / "learner.pt")
+    from reprokit.distributed import is_main_process
+
+    if is_main_process():
+        (ctx.run.checkpoints / f"{args.algo}_s{ctx.seed}.pt").replace(ctx.run.checkpoints / "learner.pt")
     acc = np.asarray(r["acc"]) * (1 if bench.regression else 100)
     tm = np.asarray(r["task_modes"])
     metrics = {"algo": args.algo, "acc": float(acc.mean()), "ci95": ex.ci95_tasks(acc), "train_s": r["train_s"],

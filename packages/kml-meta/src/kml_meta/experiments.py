@@ -12,6 +12,7 @@ import torch
 from kml_meta.models import build_learner
 from kml_meta.train import Benchmark, evaluate, meta_train, save_learner, transference_matrix
 from reprokit import Claim, cached_json, paired_t_ci, verdict_from_ci
+from reprokit.distributed import barrier, is_main_process
 from reprokit.report import ci_outcome
 
 # MMAML-Classification README (5-way, 1-shot / 5-shot), the numbers the paper file quotes.
@@ -61,7 +62,7 @@ def run_method(algo: str, cfg: dict[str, Any], bench: Benchmark, seed: int, devi
     acc = evaluate(learner, eval_tasks, device)
     if ckpt_dir is not None:
         save_learner(ckpt_dir / f"{algo}_s{seed}.pt", learner, algo, learner_meta(cfg, bench))
-        if partial is not None:
+        if partial is not None and is_main_process():
             partial.unlink(missing_ok=True)
     return {"algo": algo, "seed": seed, "acc": acc.tolist(), "task_modes": [t.mode for t in eval_tasks],
             "train_s": res["train_s"], "final_train_loss": res["history"][-1][0] if res["history"] else None,
@@ -73,6 +74,18 @@ def learner_meta(cfg: dict[str, Any], bench: Benchmark) -> dict[str, Any]:
     return {"cfg": {k: cfg[k] for k in ("model", "inner", "proto")}, "modes": bench.names,
             "n_way": bench.n_way, "in_channels": bench.in_channels, "image_size": bench.image_size,
             "regression": bench.regression}
+
+
+def _stage(stages: Path | None, name: str, fn):
+    """A resumable stage: read back when stored; otherwise computed (by every rank under torchrun, which
+    trains it together) and stored by rank 0 only."""
+    import json
+
+    if stages is not None and (stages / f"{name}.json").exists():
+        return json.loads((stages / f"{name}.json").read_text(encoding="utf-8"))
+    out = cached_json(stages if is_main_process() else None, name, fn)
+    barrier()
+    return out
 
 
 def run_comparison(cfg: dict[str, Any], bench: Benchmark, seed0: int, device, run_path: Path | None,
@@ -87,7 +100,7 @@ def run_comparison(cfg: dict[str, Any], bench: Benchmark, seed0: int, device, ru
     for seed in seeds:
         tasks = bench.eval_tasks(int(cfg["eval"]["tasks_per_mode"]), seed)
         for algo in methods:
-            results[algo][seed] = cached_json(
+            results[algo][seed] = _stage(
                 stages, f"{algo}_s{seed}",
                 lambda a=algo, s=seed, t=tasks: run_method(a, cfg, bench, s, device, ckpts, quiet, log, t,
                                                            a in t_algos))

@@ -14,6 +14,7 @@ from kml_meta.data import REGRESSION_MODES, Mode
 from kml_meta.losses import transference
 from kml_meta.tasks import Task, sample_regression_task, sample_task
 from reprokit import load_checkpoint, progress, save_checkpoint
+from reprokit.distributed import all_reduce_mean, get_info, is_main_process
 
 
 class Benchmark:
@@ -74,6 +75,7 @@ def meta_train(learner: torch.nn.Module, bench: Benchmark, cfg: dict[str, Any], 
     every = int(t.get("checkpoint_every", 0) or 0)
     t0 = time.time()
     learner.train()
+    info = get_info()  # under torchrun each rank takes every world_size-th task of the meta-batch
     for it in progress(range(start, iters), quiet=quiet, desc=desc, initial=start, total=iters):
         if halve and it > 0 and it % halve == 0:
             for g in opt.param_groups:
@@ -81,7 +83,7 @@ def meta_train(learner: torch.nn.Module, bench: Benchmark, cfg: dict[str, Any], 
         if probe is not None:
             probe(it)
         rng = np.random.default_rng([seed, 104729, it])
-        tasks = [bench.sample("train", rng).to(device) for _ in range(mb)]
+        tasks = [bench.sample("train", rng).to(device) for _ in range(mb)][info.rank::info.world_size]
         opt.zero_grad(set_to_none=True)
         losses, accs = [], []
         for task in tasks:
@@ -89,16 +91,39 @@ def meta_train(learner: torch.nn.Module, bench: Benchmark, cfg: dict[str, Any], 
             (loss / mb).backward()
             losses.append(float(loss.detach()))
             accs.append(float(acc))
+        if info.enabled:
+            all_reduce_grads(learner)
         opt.step()
-        history.append([float(np.mean(losses)), float(np.mean(accs))])
+        row = {"loss": float(np.mean(losses)) if losses else 0.0, "acc": float(np.mean(accs)) if accs else 0.0}
+        if info.enabled:
+            row = all_reduce_mean(row)
+        history.append([row["loss"], row["acc"]])
         if log is not None and (it % max(1, iters // 10) == 0 or it == iters - 1):
             log({"event": "train", "method": desc, "iteration": it, "loss": history[-1][0], "acc": history[-1][1]})
-        if ckpt is not None and every and (it + 1) % every == 0 and it + 1 < iters:
+        if ckpt is not None and every and (it + 1) % every == 0 and it + 1 < iters and info.is_main:
             save_checkpoint(ckpt, {"model": learner.state_dict(), "optimizer": opt.state_dict(),
                                    "iteration": it + 1, "history": history})
     if probe is not None:
         probe(iters)
     return {"history": history, "train_s": time.time() - t0}
+
+
+def all_reduce_grads(learner: torch.nn.Module) -> None:
+    """Sum the ranks' gradients (each already divided by the global meta-batch): the mean over all tasks.
+
+    A parameter no rank touched (another mode's Multi-MAML learner) keeps ``grad = None``, so Adam skips it
+    exactly as in one process.
+    """
+    import torch.distributed as dist
+
+    params = list(learner.parameters())
+    has = torch.tensor([float(p.grad is not None) for p in params])
+    dist.all_reduce(has)
+    for p, h in zip(params, has.tolist()):
+        if h > 0:
+            if p.grad is None:
+                p.grad = torch.zeros_like(p)
+            dist.all_reduce(p.grad)
 
 
 def evaluate(learner: torch.nn.Module, tasks: Sequence[Task], device) -> np.ndarray:
@@ -125,4 +150,6 @@ def transference_matrix(learner: torch.nn.Module, tasks: Sequence[Task], lr: flo
 
 
 def save_learner(path: Path, learner: torch.nn.Module, algo: str, meta: dict[str, Any]) -> None:
+    if not is_main_process():
+        return
     save_checkpoint(path, {"kind": "kml-meta-learner", "algo": algo, "model": learner.state_dict(), **meta})
