@@ -173,7 +173,8 @@ def make_claims(res: dict, cfg: dict[str, Any]) -> tuple[list[Claim], dict[str, 
         metrics[f"acc_{algo}"] = float(a.mean())
         metrics[f"ci95_{algo}"] = ci95_tasks(a.ravel())
     claims: list[Claim] = []
-    shape = f"{len(res['modes'])}-mode ({', '.join(res['modes'])}), {task['n_way']}-way {task['n_shot']}-shot"
+    shape = f"{len(res['modes'])}-mode ({', '.join(res['modes'])}), " + (
+        f"{task['n_shot']}-shot regression" if res["regression"] else f"{task['n_way']}-way {task['n_shot']}-shot")
     if {"kml", "mmaml", "maml"} <= set(res["methods"]) and not res["regression"]:
         me = float(cc["min_acc_effect"])
         evid: dict[str, Any] = {}
@@ -200,7 +201,8 @@ def make_claims(res: dict, cfg: dict[str, Any]) -> tuple[list[Claim], dict[str, 
     else:
         claims.append(Claim("C1", f"KML beats MMAML and MAML on the multimodal benchmark ({shape})",
                             "KML above MMAML and MAML on 2/3/5-mode benchmarks", "inconclusive",
-                            {"reason": "this run lacks kml, mmaml or maml (see methods), or is regression"}))
+                            {"reason": "this run lacks kml, mmaml or maml (see methods), or is regression (C1 is a "
+                                       "classification claim; the regression table is in the report)"}))
     t_algo = cfg["transference"]["algos"][0] if cfg["transference"]["algos"] else None
     if t_algo not in res["methods"] or len(res["modes"]) < 2:
         claims.append(Claim("C2", "Transference between tasks of different modes is measurable and not uniformly "
