@@ -414,7 +414,8 @@ def report_sections(group: dict, ctrl: dict | None, gt: dict | None, planted: fl
             f"- null simulations: {gt['n_false_onsets']} of {gt['n_null']} with a significant cluster "
             f"(rate {gt['false_onset_rate']:.2f}; binomial p of exceeding α: {gt['p_rate_exceeds_alpha']:.3f})",
             f"- simulation settings for these datasets: {gt['settings']} (smaller than the main dataset to fit the "
-            f"time budget; no luminance confound; image-specific responses as in the main simulation)"])))
+            f"time budget; no luminance confound"
+            + ("; no image-specific responses" if not gt["settings"].get("image_effect") else "") + ")"])))
     return out
 
 

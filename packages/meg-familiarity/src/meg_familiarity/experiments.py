@@ -370,4 +370,5 @@ def ground_truth(cfg: dict[str, Any], seed: int, ckdir: Path | None, quiet: bool
             "null_onsets": [r["onset"] for r in null], "n_null": len(null), "n_false_onsets": n_false,
             "false_onset_rate": n_false / max(len(null), 1), "p_rate_exceeds_alpha": float(p_excess),
             "peak_auc_planted": [r["peak_auc"] for r in planted], "peak_auc_null": [r["peak_auc"] for r in null],
-            "settings": {k: base[k] for k in ("n_subjects", "n_repeats", "channels", "sfreq") if k in base}}
+            "settings": {k: base[k] for k in ("n_subjects", "n_repeats", "channels", "sfreq", "image_effect")
+                         if k in base}}

@@ -267,11 +267,12 @@ def simulate_epochs(sim: SubjectSim, tmin: float = -0.1, tmax: float = 0.5, deci
     The in-memory shortcut used for the many null/planted simulations (no filtering, no files).
     """
     sf = sim.info["sfreq"]
-    start = sim.events[:, 0] + round(trigger_delay * sf) + round(tmin * sf)
-    n = round((tmax - tmin) * sf) + 1
+    first = round(tmin * sf)  # epochs start on the sample grid, as mne.Epochs does
+    start = sim.events[:, 0] + round(trigger_delay * sf) + first
+    n = round(tmax * sf) - first + 1
     idx = start[:, None] + np.arange(n)[None, :]
     X = sim.data[:, idx].transpose(1, 0, 2)  # (trials, channels, times)
-    times = tmin + np.arange(n) / sf
+    times = (first + np.arange(n)) / sf  # the times of those samples (not tmin + k/sf when tmin is off-grid)
     X = X - X[:, :, times < 0].mean(-1, keepdims=True)
     return X[:, :, ::decim], times[::decim]
 
