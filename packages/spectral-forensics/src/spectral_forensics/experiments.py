@@ -99,8 +99,9 @@ def run(cfg: dict[str, Any], data: RealData, ctx, fid_net=None) -> dict[str, Any
                 fr = embed(fid_net, data.real[:n], ctx.device)
                 ff = embed(fid_net, imgs[:n], ctx.device)
                 if cfg["fid"].get("standardise", True):  # in-package features: in units of the real features' SD
-                    mu, sd = fr.mean(0), fr.std(0) + 1e-12
-                    fr, ff = (fr - mu) / sd, (ff - mu) / sd
+                    mu, sd = fr.mean(0), fr.std(0)
+                    live = sd > 1e-6 * max(float(sd.max()), 1e-12)  # dead ReLU units (constant on real) dropped
+                    fr, ff = (fr[:, live] - mu[live]) / sd[live], (ff[:, live] - mu[live]) / sd[live]
                 per["setups"][setup]["fid"] = fid_from_features(ff, fr)
             ctx.run.log_metrics({"stage": "setup_done", "gan": gan, "setup": setup,
                                  "hf_gap_db": per["setups"][setup]["hf_gap"]["mean_db"]})
