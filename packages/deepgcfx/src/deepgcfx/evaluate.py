@@ -26,13 +26,14 @@ def _check_xy(X: np.ndarray, y: np.ndarray, folds: int) -> None:
 
 
 def svm_cv(X: np.ndarray, y: np.ndarray, *, seed: int = 0, folds: int = 10, inner_folds: int = 5,
-           Cs: tuple[float, ...] = C_GRID, kernel: str = "rbf") -> dict[str, float | list[float]]:
+           Cs: tuple[float, ...] = C_GRID, kernel: str = "rbf", n_jobs: int = 1) -> dict[str, float | list[float]]:
     """The standard protocol: StratifiedKFold(folds, shuffle=True, random_state=seed); in each training split
     GridSearchCV picks C ∈ ``Cs`` by ``inner_folds``-fold CV; test accuracy per fold.
 
     ``kernel='rbf'`` standardises the features first (StandardScaler fitted on the training split);
     ``kernel='precomputed'`` takes a Gram matrix (e.g. the WL kernel) as ``X``.
-    Returns the mean and std of the fold accuracies and the accuracies themselves.
+    Returns the mean and std of the fold accuracies and the accuracies themselves. ``n_jobs`` runs the inner
+    grid's fits in parallel (same result).
     """
     X, y = np.asarray(X), np.asarray(y)
     _check_xy(X, y, folds)
@@ -45,13 +46,13 @@ def svm_cv(X: np.ndarray, y: np.ndarray, *, seed: int = 0, folds: int = 10, inne
             est, grid = make_pipeline(StandardScaler(), SVC(kernel=kernel)), {"svc__C": list(Cs)}
             Xtr, Xte = X[train], X[test]
         inner = StratifiedKFold(inner_folds, shuffle=True, random_state=seed)
-        clf = GridSearchCV(est, grid, cv=inner, scoring="accuracy").fit(Xtr, y[train])
+        clf = GridSearchCV(est, grid, cv=inner, scoring="accuracy", n_jobs=n_jobs).fit(Xtr, y[train])
         accs.append(float((clf.predict(Xte) == y[test]).mean()))
     return {"acc": float(np.mean(accs)), "fold_std": float(np.std(accs)), "folds": accs}
 
 
 def svm_cv_select(candidates: dict[str, np.ndarray], y: np.ndarray, *, seed: int = 0, folds: int = 10,
-                  inner_folds: int = 5, Cs: tuple[float, ...] = C_GRID) -> dict[str, object]:
+                  inner_folds: int = 5, Cs: tuple[float, ...] = C_GRID, n_jobs: int = 1) -> dict[str, object]:
     """:func:`svm_cv` where the inner CV of each training split also picks one of several feature matrices
     (e.g. deepGCFX++'s α·z_c + (1−α)·Σz_l for each α): the (candidate, C) pair with the best inner-CV
     accuracy is refitted on the split and scored on its test fold. Returns the fold accuracies and the
@@ -67,7 +68,8 @@ def svm_cv_select(candidates: dict[str, np.ndarray], y: np.ndarray, *, seed: int
         for name in names:
             X = np.asarray(candidates[name])
             est = make_pipeline(StandardScaler(), SVC(kernel="rbf"))
-            clf = GridSearchCV(est, {"svc__C": list(Cs)}, cv=inner, scoring="accuracy").fit(X[train], y[train])
+            clf = GridSearchCV(est, {"svc__C": list(Cs)}, cv=inner, scoring="accuracy",
+                               n_jobs=n_jobs).fit(X[train], y[train])
             if best is None or clf.best_score_ > best[0]:
                 best = (clf.best_score_, name, clf)
         _, name, clf = best

@@ -47,7 +47,7 @@ def _results_dir(run: RunDir | None) -> Path | None:
 
 def _svm(X: np.ndarray, y: np.ndarray, seed: int, ecfg: dict, kernel: str = "rbf") -> dict:
     return svm_cv(X, y, seed=seed, folds=int(ecfg["folds"]), inner_folds=int(ecfg["inner_folds"]),
-                  Cs=tuple(float(c) for c in ecfg["C"]), kernel=kernel)
+                  Cs=tuple(float(c) for c in ecfg["C"]), kernel=kernel, n_jobs=int(ecfg.get("n_jobs", 1)))
 
 
 def train_unit(method: str, graphs: list, in_dim: int, cfg: dict, seed: int, run: RunDir | None,
@@ -72,13 +72,20 @@ def train_unit(method: str, graphs: list, in_dim: int, cfg: dict, seed: int, run
 
 
 def _view_accuracies(method: str, views: dict[str, np.ndarray], y: np.ndarray, seed: int, ecfg: dict) -> dict:
-    """SVM accuracy of every view a method gives; for deepGCFX also deepGCFX++ (α by inner CV)."""
-    acc = {v: _svm(X, y, seed, ecfg)["acc"] for v, X in views.items()}
+    """SVM accuracy of every view a method gives (a view identical to one already scored is not re-scored);
+    for deepGCFX also deepGCFX++ (α by inner CV). ``eval.views`` limits deepGCFX's views."""
+    wanted = ecfg.get("views")
+    if method == "deepgcfx" and wanted:
+        views = {v: X for v, X in views.items() if v in wanted or v in ("common", "local", "matched")}
+    acc: dict[str, float] = {}
+    for v, X in views.items():
+        same = next((w for w in acc if np.array_equal(views[w], X)), None)
+        acc[v] = acc[same] if same is not None else _svm(X, y, seed, ecfg)["acc"]
     out = {"acc": acc, "dims": {v: int(X.shape[1]) for v, X in views.items()}}
     if method == "deepgcfx":
         pp = svm_cv_select(plusplus_candidates(views["common"], views["local"]), y, seed=seed,
                            folds=int(ecfg["folds"]), inner_folds=int(ecfg["inner_folds"]),
-                           Cs=tuple(float(c) for c in ecfg["C"]))
+                           Cs=tuple(float(c) for c in ecfg["C"]), n_jobs=int(ecfg.get("n_jobs", 1)))
         acc["plusplus"] = pp["acc"]
         out["dims"]["plusplus"] = int(views["common"].shape[1])
         out["plusplus_alphas"] = pp["chosen"]

@@ -33,6 +33,8 @@ class Eval(ConfigModel):
     inner_folds: int = Field(ge=2)
     C: list[float] = Field(min_length=1)
     wl_iterations: int = Field(ge=0)
+    views: list[Literal["common", "local", "local_mean", "both", "matched"]] = Field(default_factory=list)
+    n_jobs: int = Field(1, ge=1, le=64)
 
     @model_validator(mode="after")
     def _positive_c(self) -> Eval:
