@@ -73,7 +73,8 @@ def test_finished_out_is_never_overwritten(smoke_run, mnist_dir, capsys):
 def test_train_export_evaluate(mnist_dir, tmp_path, capsys):
     run = tmp_path / "train"
     assert _run(["train", "--method", "dq", "--wbits", "2", "--abits", "2", "--preset", "smoke", "--dataset",
-                 "mnist", "--data-dir", str(mnist_dir), "--out", str(run), "--quiet", "--set", "data.downsample=2"]) == 0
+                 "mnist", "--data-dir", str(mnist_dir), "--out", str(run), "--quiet",
+                 "--set", "data.downsample=2"]) == 0
     s = json.loads((run / "summary.json").read_text())
     assert s["claims"] == [] and s["metrics"]["method"] == "dq" and 0 <= s["metrics"]["acc"] <= 100
     rec = torch.load(run / "checkpoints" / "model.pt", weights_only=False)

@@ -48,7 +48,7 @@ def test_cifar100_pickle_loader_and_restricted_unpickler(tmp_path):
 
     with open(root / "test", "wb") as f:
         pickle.dump({b"data": Evil()}, f)
-    with pytest.raises(UsageError, match="refusing to load builtins.print"):
+    with pytest.raises(UsageError, match=r"refusing to load builtins\.print"):
         load_dataset("cifar100", root)
 
 
@@ -61,7 +61,7 @@ def test_imagenet_folder_loader(tmp_path):
             Image.new("RGB", (40, 30), (10, 200, 30)).save(tmp_path / split / c / "a.JPEG")
     d = load_dataset("imagenet", tmp_path)
     assert d.num_classes == 2 and d.n_train == 2 and d.x_train is None
-    x, y = d.test_ds[0]
+    x, _ = d.test_ds[0]
     assert x.shape == (3, 224, 224)
 
 

@@ -46,26 +46,28 @@ def _precheck_common(cfg: dict[str, Any], run: dict[str, Any]) -> None:
     resolve_root(name, Path(run["data_dir"]) if run.get("data_dir") else None)
 
 
-def _start(args: argparse.Namespace, precheck=None):
+def _start(args: argparse.Namespace, precheck=None, downsample=None):
+    """start_run with the schema, the dataset check *and the data loading* inside precheck, so a missing,
+    corrupt or mismatched dataset exits 2 before any run directory exists. Returns (ctx, data)."""
+    from lq_quant.data import load_dataset
     from lq_quant.schema import Config
     from reprokit.device import configure_threads
+
+    holder: dict[str, Any] = {}
 
     def check(cfg, run):
         _precheck_common(cfg, run)
         if precheck is not None:
             precheck(cfg, run)
+        d = cfg["data"]
+        ds = downsample() if callable(downsample) else d.get("downsample", 1)
+        holder["data"] = load_dataset(run.get("dataset") or cfg.get("dataset"),
+                                      Path(run["data_dir"]) if run.get("data_dir") else None,
+                                      d.get("train_subset"), d.get("test_subset"), int(ds))
 
     ctx = start_run(args, dist="lq-quant", module="lq_quant", version=__version__, schema=Config, precheck=check)
     configure_threads(ctx.cfg.get("threads"))
-    return ctx
-
-
-def _load_data(ctx, downsample: int | None = None):
-    from lq_quant.data import load_dataset
-
-    d = ctx.cfg["data"]
-    return load_dataset(ctx.dataset, ctx.data_dir, d.get("train_subset"), d.get("test_subset"),
-                        int(downsample if downsample is not None else d.get("downsample", 1)))
+    return ctx, holder["data"]
 
 
 def _setting(cfg: dict[str, Any], data) -> str:
@@ -86,8 +88,7 @@ def _main_rank() -> bool:
 def cmd_reproduce(args: argparse.Namespace) -> int:
     from lq_quant import experiments as ex
 
-    ctx = _start(args)
-    data = _load_data(ctx)
+    ctx, data = _start(args)
     res = ex.run_grid(ctx.cfg, data, ctx.run.path, ctx.device, ctx.seed, ctx.quiet, ctx.run.log_metrics)
     claims, metrics, comps = ex.claims(res, ctx.cfg)
     figures = ex.draw_figures(res, ctx.run.figures) if _main_rank() else []
@@ -113,8 +114,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from lq_quant.train import evaluate, train
     from reprokit import save_checkpoint
 
-    ctx = _start(args)
-    data = _load_data(ctx)
+    ctx, data = _start(args)
     s = ctx.cfg["single"]
     method, wb, ab = s["method"], int(s["wbits"]), int(s["abits"])
     fp_ckpt = None
@@ -219,9 +219,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         holder["model"] = model_from_export(exp, str(args.export))
         holder["exp"] = exp
 
-    ctx = _start(args, precheck)
+    ctx, data = _start(args, precheck, downsample=lambda: int(holder["exp"]["arch"].get("downsample", 1)))
     exp = holder["exp"]
-    data = _load_data(ctx, downsample=int(exp["arch"].get("downsample", 1)))
     acc = evaluate(holder["model"], data, ctx.device)
     a = exp["arch"]
     metrics = {"export": str(args.export), "method": a["method"], "wbits": a["wbits"], "abits": a["abits"],

@@ -25,6 +25,7 @@ import pickle
 import struct
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -143,9 +144,10 @@ def load_idx_split(root: Path, train: bool) -> tuple[np.ndarray, np.ndarray]:
 class _SafeUnpickler(pickle.Unpickler):
     """Admits only what CIFAR pickles hold: builtins containers and NumPy arrays/dtypes."""
 
-    ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-               ("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.multiarray", "scalar"),
-               ("numpy._core.multiarray", "scalar"), ("_codecs", "encode")}
+    ALLOWED: ClassVar[set[tuple[str, str]]] = {
+        ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"), ("numpy", "ndarray"),
+        ("numpy", "dtype"), ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
+        ("_codecs", "encode")}
 
     def find_class(self, module: str, name: str):
         if (module, name) in self.ALLOWED:

@@ -156,8 +156,8 @@ def run_grid(cfg, data, run_dir: Path, device, seed0: int, quiet=True, log_fn=No
         start_from = fp_ckpt if cfg["init"] == "pretrained_fp" else None
         for m in g["methods"]:
             for b in g["bits"]:
-                rec = cached_json(stages, f"{m}_w{b}_s{s}",
-                                  lambda m=m, b=b: run_cell(cfg, data, m, b, s, device, start_from, log_fn, quiet))
+                rec = cached_json(stages, f"{m}_w{b}_s{s}", lambda m=m, b=b, s=s, f=start_from: run_cell(
+                    cfg, data, m, b, s, device, f, log_fn, quiet))
                 rows.append(rec)
                 if log_fn is not None and is_main_process():
                     log_fn({"cell": f"{m}_w{b}_s{s}", "acc": rec["acc"], "seconds": rec.get("seconds")})
@@ -219,7 +219,8 @@ def claims(res: dict[str, Any], cfg: dict[str, Any]) -> tuple[list[Claim], dict[
         v1 = "inconclusive"
     worst = min(comps, key=lambda c: c["diff_low"] if not np.isnan(c["diff_low"]) else -1e9) if comps else {}
     ev1 = {"margin_points": margin, "n_comparisons": len(comps),
-           "n_reproduced": sum(v == "reproduced" for v in vs), "n_not_reproduced": sum(v == "not reproduced" for v in vs),
+           "n_reproduced": sum(v == "reproduced" for v in vs),
+           "n_not_reproduced": sum(v == "not reproduced" for v in vs),
            "worst_case": f"{worst.get('bits')} bits vs {worst.get('baseline')}" if comps else "none",
            "worst_diff_mean": worst.get("diff_mean", float("nan")), "worst_diff_ci": [worst.get("diff_low"),
                                                                                          worst.get("diff_high")]}
@@ -239,7 +240,8 @@ def claims(res: dict[str, Any], cfg: dict[str, Any]) -> tuple[list[Claim], dict[
               for lay in r["c2"]["layers"].values() if "var_max_over_median" in lay]
     ev2 = {"frac_channels_lower_mean": ci["mean"] + 0.5,
            "frac_lower_relative_mse_variant": float(np.mean(rel)) if rel else float("nan"),
-           "channel_var_max_over_median_median": float(np.median(spread)) if spread else float("nan"), "effect_mean": ci["mean"], "effect_ci": [ci["low"], ci["high"]],
+           "channel_var_max_over_median_median": float(np.median(spread)) if spread else float("nan"),
+           "effect_mean": ci["mean"], "effect_ci": [ci["low"], ci["high"]],
            "min_effect": c2_min, "n_seeds": ci["n"], "outcome": ci_outcome(ci["low"], ci["high"], c2_min)}
     c2 = Claim("C2", "Channel-aware activation calibration lowers the quantization error of the majority of channels "
                "vs channel-agnostic calibration", "abstract: 'minimize the quantization errors in the majority of "

@@ -83,11 +83,32 @@ def uniform_quantize(x: torch.Tensor, step: torch.Tensor | float, bits: int, sig
     return torch.clamp(torch.round(x / step), lo, hi) * step
 
 
+class _UniformSTE(torch.autograd.Function):
+    """Fused ``round_ste(clamp(x/s, lo, hi))·s``: the same values and the same gradient, bit for bit, as the
+    composed autograd graph (``where(lo < x/s < hi, g·s, 0)/s``, strict like torch.clamp), with fewer
+    temporaries (only a 0/1 mask is kept for the backward pass). ``s`` is a constant here (no gradient)."""
+
+    @staticmethod
+    def forward(ctx, x, step, lo, hi):
+        t = x / step
+        mask = ((t > lo) & (t < hi)).to(t.dtype)  # a 0/1 float mask: multiplying by it is the fast path
+        t.clamp_(lo, hi).round_().mul_(step)
+        ctx.save_for_backward(mask, step if isinstance(step, torch.Tensor) else torch.tensor(step))
+        return t
+
+    @staticmethod
+    def backward(ctx, g):
+        mask, step = ctx.saved_tensors
+        return (g * step).mul_(mask).div_(step), None, None, None
+
+
 def uniform_quantize_ste(x: torch.Tensor, step: torch.Tensor | float, bits: int, signed: bool) -> torch.Tensor:
     """Uniform quantizer with the clipped STE: ``round_ste(clamp(x/s, n_lo, n_hi))·s``, so the gradient to
-    ``x`` is 1 where ``n_lo < x/s < n_hi`` and 0 outside (the step is not trained through this path)."""
+    ``x`` is 1 where ``n_lo < x/s < n_hi`` and 0 elsewhere (the step is not trained through this path)."""
     lo, hi = uniform_levels(bits, signed)
-    return round_ste(torch.clamp(x / step, lo, hi)) * step
+    if isinstance(step, torch.Tensor) and step.requires_grad:
+        return round_ste(torch.clamp(x / step, lo, hi)) * step
+    return _UniformSTE.apply(x, step.detach() if isinstance(step, torch.Tensor) else step, lo, hi)
 
 
 # --------------------------------------------------------------------------- direct quantization (DQ)
@@ -200,7 +221,7 @@ def objective(x: torch.Tensor, steps: torch.Tensor, bits: int, signed: bool, mod
 
 def candidate_steps(x: torch.Tensor, bits: int, signed: bool, n: int = 100) -> torch.Tensor:
     """``n`` candidate steps from ``max|x|/n_hi · r``, ``r`` log-spaced in [1/200, 1]."""
-    lo, hi = uniform_levels(bits, signed)
+    _, hi = uniform_levels(bits, signed)
     top = float(x.abs().max()) / max(hi, 1)
     if top <= 0:
         top = 1.0
