@@ -69,6 +69,7 @@ def test_train_encode_evaluate_on_dcmh_mat(tmp_path, runs, mat_dir):
     assert se["metrics"]["map"] == pytest.approx(sa["metrics"]["i2t"]["map"], abs=1e-12)
     for k in ("map@50_deephash", "map@50_dcmh", "map_tie_aware", "p@50"):
         assert k in se["metrics"]
+    assert "resized to 32×32" in sa["data_note"]  # the 16×16 .mat images meet the preset's image_size
     with np.load(enc / "codes_t2i.npz") as z:
         assert z["query_codes"].shape == (20, 16) and z["db_codes"].shape == (100, 16)
 

@@ -291,19 +291,41 @@ def check_dataset(name: str, data_dir: Path | None) -> None:
 _FILE_CACHE: dict[tuple, PairedData] = {}
 
 
-def load_dataset(name: str, data_dir: Path | None = None, **openmoji_kw: Any) -> PairedData:
-    """Any supported dataset by name. Files are read once per process (the precheck and the run share
-    them); the cache key holds every file's size and modification time."""
+def resize_images(images: np.ndarray, size: int) -> np.ndarray:
+    """(N, H, W, 3) uint8 images resized to (N, size, size, 3) with Lanczos filtering (Pillow)."""
+    from PIL import Image
+
+    if images.shape[1:3] == (size, size):
+        return images
+    out = np.empty((len(images), size, size, 3), dtype=np.uint8)
+    for i, im in enumerate(images):
+        out[i] = np.asarray(Image.fromarray(im).resize((size, size), Image.Resampling.LANCZOS))
+    return out
+
+
+def load_dataset(name: str, data_dir: Path | None = None, n_labels: int = 24, image_size: int | None = None
+                 ) -> PairedData:
+    """Any supported dataset by name. ``n_labels`` applies to the offline set; ``image_size`` resizes
+    pixel images (offline set: the rendering size). Files are read once per process (the precheck and the
+    run share them); the cache key holds every file's size and modification time."""
     check_dataset(name, data_dir)
     if name == "openmoji":
-        return load_openmoji(**openmoji_kw)
+        return load_openmoji(n_labels=n_labels, image_size=image_size or 32)
     root = Path(data_dir)
     stamp = tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(root.rglob("*")) if p.is_file())
     key = (name, str(root.resolve()), stamp)
     if key not in _FILE_CACHE:
         _FILE_CACHE.clear()
         _FILE_CACHE[key] = load_features(root) if name == "features" else load_dcmh_mat(name, root)
-    return _FILE_CACHE[key]
+    data = _FILE_CACHE[key]
+    if image_size and data.images_are_pixels and data.images.shape[1:3] != (image_size, image_size):
+        rkey = (*key, image_size)
+        if rkey not in _FILE_CACHE:
+            _FILE_CACHE[rkey] = PairedData(name=data.name, images=resize_images(data.images, image_size),
+                                           texts=data.texts, labels=data.labels, label_names=data.label_names,
+                                           note=data.note + f"; images resized to {image_size}×{image_size}")
+        data = _FILE_CACHE[rkey]
+    return data
 
 
 def describe_datasets(data_dir: Path | None) -> list[dict[str, Any]]:
