@@ -96,3 +96,27 @@ def test_spectral_regulariser_has_a_gradient_into_the_generator():
     grads = [p.grad.abs().sum().item() for p in g.parameters() if p.grad is not None]
     assert np.isfinite(loss.item()) and len(grads) == len(list(g.parameters())) and sum(grads) > 0
     assert g.last[0].weight.grad.abs().max() > 0
+
+
+def test_a_killed_gan_resumes_to_the_same_weights(tmp_path):
+    import numpy as np
+
+    from spectral_forensics.train import train_gan
+
+    imgs = np.random.default_rng(0).integers(0, 255, size=(40, 1, 16, 16)).astype(np.uint8)
+    tcfg = {"gan": "dcgan", "steps": 5, "batch_size": 8, "lr": 2e-4, "n_d": 1, "z_dim": 8, "g_dim": 2, "d_dim": 2,
+            "ckpt_every": 2}
+    cpu = torch.device("cpu")
+    straight = train_gan(imgs, "N.1.3", tcfg, 0, cpu)
+
+    def kill_at_3(rec):
+        if rec["step"] == 3:
+            raise KeyboardInterrupt
+
+    ckpt = tmp_path / "g.pt"
+    with pytest.raises(KeyboardInterrupt):
+        train_gan(imgs, "N.1.3", tcfg, 0, cpu, ckpt, log_fn=kill_at_3)
+    assert torch.load(ckpt, weights_only=False)["step"] == 2
+    resumed = train_gan(imgs, "N.1.3", tcfg, 0, cpu, ckpt)
+    for (k, a), b in zip(straight.state_dict().items(), resumed.state_dict().values()):
+        assert torch.equal(a, b), k

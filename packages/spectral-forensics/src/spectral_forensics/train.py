@@ -37,8 +37,9 @@ def train_gan(images: np.ndarray, setup: str, tcfg: dict[str, Any], seed: int, d
     """Train one GAN on uint8 ``images`` ``(N, C, S, S)``; returns the generator (eval mode).
 
     ``tcfg``: gan, steps, batch_size, lr, n_d, gp_weight, z_dim, g_dim, d_dim, spectral_weight,
-    ckpt_every. With ``ckpt`` a killed run resumes from the last saved step; a finished checkpoint
-    is loaded without training.
+    ckpt_every. With ``ckpt`` a killed run resumes from the last saved step (weights, optimiser states,
+    noise generator, batch order), ending with the same weights as an uninterrupted run; a finished
+    checkpoint is loaded without training.
     """
     gan = tcfg["gan"]
     n, c, s, _ = images.shape
@@ -49,6 +50,7 @@ def train_gan(images: np.ndarray, setup: str, tcfg: dict[str, Any], seed: int, d
     od = torch.optim.Adam(d.parameters(), lr=float(tcfg["lr"]), betas=betas)
     steps, bs, n_d = int(tcfg["steps"]), int(tcfg["batch_size"]), int(tcfg.get("n_d", 1))
     gen = torch.Generator().manual_seed(seed + 2)
+    perm, pos = torch.randperm(n, generator=gen), 0
     step = 0
     if ckpt is not None and ckpt.is_file():
         rec = load_checkpoint(ckpt)
@@ -57,12 +59,12 @@ def train_gan(images: np.ndarray, setup: str, tcfg: dict[str, Any], seed: int, d
         og.load_state_dict(rec["og"])
         od.load_state_dict(rec["od"])
         gen.set_state(rec["rng"])
+        perm, pos = rec["perm"], int(rec["pos"])
         step = int(rec["step"])
         if step >= steps:
             return g.eval()
         log.info("resume: %s from step %d", setup, step)
     data = torch.from_numpy(images)
-    perm, pos = torch.randperm(n, generator=gen), 0
 
     def batch() -> torch.Tensor:
         nonlocal perm, pos
@@ -106,8 +108,8 @@ def train_gan(images: np.ndarray, setup: str, tcfg: dict[str, Any], seed: int, d
         if ckpt is not None and (done % every == 0 or done == steps):
             save_checkpoint(ckpt, {"kind": CKPT_KIND, "setup": setup, "gan": gan, "step": done,
                                    "g": g.state_dict(), "d": d.state_dict(), "og": og.state_dict(),
-                                   "od": od.state_dict(), "rng": gen.get_state(), "size": s, "channels": c,
-                                   "tcfg": dict(tcfg)})
+                                   "od": od.state_dict(), "rng": gen.get_state(), "perm": perm, "pos": pos,
+                                   "size": s, "channels": c, "tcfg": dict(tcfg)})
     return g.eval()
 
 
