@@ -12,6 +12,7 @@ from reprokit import (
     ArgumentParser,
     UsageError,
     add_run_args,
+    atomic_write_json,
     existing_file,
     finish_run,
     positive_int,
@@ -98,8 +99,9 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     res = ex.run_all(ctx.cfg, data, ctx.run.checkpoints, ctx.seed, ctx.quiet, ctx.run.log_metrics)
     claims, cmetrics = ex.make_claims(res, float(ctx.cfg["claims"]["min_effect"]))
     figures = ex.draw_figures(res, ctx.run.figures)
-    metrics = {"main_cells": res["main"], "ablation_cells": res["ablation"], "tuning": res["tuning"],
-               "config_used": res["config_used"], **cmetrics}
+    atomic_write_json(ctx.run.path / "cells.json", {"main_cells": res["main"], "ablation_cells": res["ablation"]})
+    metrics = {**ex.summary_metrics(res), "cells": "cells.json (every seed, method, direction and protocol)"}
+    extra = {"tuning": res["tuning"], "config_used": res["config_used"], **cmetrics}
     ev = ctx.cfg["eval"]
     sections = [
         ("mAP by method, code length and direction", ex.main_table_md(res)),
@@ -113,7 +115,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
         ("Tuning (same budget per method)", ex.tuning_table_md(res)),
     ]
     finish_run(ctx, dataset=data.name, data_note=data.note, metrics=metrics, claims=claims, title=TITLE,
-               setting=_setting(ctx.cfg, data, res["features"]), figures=figures, sections=sections)
+               setting=_setting(ctx.cfg, data, res["features"]), figures=figures, sections=sections, extra=extra)
     return 0
 
 

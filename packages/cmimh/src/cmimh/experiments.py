@@ -238,6 +238,19 @@ def make_claims(res: dict[str, Any], min_effect: float) -> tuple[list[Claim], di
     return claims, metrics
 
 
+def summary_metrics(res: dict[str, Any]) -> dict[str, Any]:
+    """The headline numbers for summary.json: whole-ranking mAP, mean over seeds, per method/bits/direction,
+    plus the tuned knob of each method (all per-seed numbers go to cells.json)."""
+    out: dict[str, Any] = {}
+    for v in ("cmimh", "cca_itq", "djsrh", "identical"):
+        for b in res["bits"]:
+            for d in ("i2t", "t2i"):
+                out[f"map {v} {b}b {d}"] = round(float(_series(res["main"], b, v, d).mean()), 4)
+    for m, rec in (res.get("tuning") or {}).items():
+        out[f"tuned {m} {rec['knob']}"] = rec["best"]
+    return out
+
+
 # ------------------------------------------------------------------------------------------ tables
 def _ms(x: np.ndarray) -> str:
     return f"{x.mean():.4f} ± {x.std(ddof=1):.4f}" if len(x) > 1 else f"{x.mean():.4f}"
