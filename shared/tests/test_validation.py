@@ -168,3 +168,22 @@ def test_paired_t_ci_matches_scipy_by_hand():
 ])
 def test_verdict_rule(low, high, est, verdict):
     assert verdict_from_ci(low, high, est, min_effect=0.5) == verdict
+
+
+def test_null_is_allowed_where_the_schema_declares_the_field_optional():
+    from reprokit.schema import nullable_in
+
+    class Pre(ConfigModel):
+        reject: float | None = None
+        epochs: int = 1
+
+    class Top(ConfigModel):
+        data: Pre
+
+    preset = {"data": {"reject": 4e-12, "epochs": 3}}
+    ok = apply_overrides(preset, ["data.reject=null"], nullable_in(Top))
+    assert ok["data"]["reject"] is None
+    with pytest.raises(UsageError, match="expected int"):
+        apply_overrides(preset, ["data.epochs=null"], nullable_in(Top))
+    with pytest.raises(UsageError, match="expected float"):
+        apply_overrides(preset, ["data.reject=null"])  # no schema: the preset's type rules

@@ -191,7 +191,10 @@ def start_run(args: argparse.Namespace, *, dist: str, module: str, version: str,
         args.preset = runsec.get("preset", args.preset)
         previous = previous_runtime(run.read_metrics())
     else:
-        cfg = apply_overrides(load_preset(module, args.preset), args.overrides)
+        from reprokit.schema import nullable_in
+
+        cfg = apply_overrides(load_preset(module, args.preset), args.overrides,
+                              nullable_in(schema) if schema is not None else None)
         runsec = _resolved_run_section(args, cfg)
         previous = 0.0
         run = None

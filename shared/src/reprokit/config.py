@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+from collections.abc import Callable
 from importlib import resources
 from typing import Any
 
@@ -118,12 +119,15 @@ def _show(value: Any) -> str:
     return yaml.safe_dump(value, default_flow_style=True).strip().removesuffix("...").strip()
 
 
-def apply_overrides(cfg: dict[str, Any], assignments: list[str] | None) -> dict[str, Any]:
+def apply_overrides(cfg: dict[str, Any], assignments: list[str] | None,
+                    nullable: Callable[[str], bool] | None = None) -> dict[str, Any]:
     """Return a copy of ``cfg`` with each ``a.b.c=value`` applied; values are parsed as YAML.
 
     Only existing keys may be set, so a typo fails loudly (exit 2, with the closest valid keys)
     instead of silently doing nothing; each value must have the type of the preset's value
     (:func:`coerce_like`), so ``--set train.epochs=abc`` is refused before any work starts.
+    ``nullable(key)`` says where null is allowed although the preset holds a value (the package's
+    schema declares the field optional: :func:`reprokit.schema.nullable_in`).
     """
     out = copy.deepcopy(cfg)
     for item in assignments or []:
@@ -143,7 +147,8 @@ def apply_overrides(cfg: dict[str, Any], assignments: list[str] | None) -> dict[
                 hint = f" (did you mean {', '.join(near)}?)" if near else ""
                 raise UsageError(f"--set {key}: no such config key{hint}")
             if i == len(parts) - 1:
-                node[part] = coerce_like(key, value, node[part])
+                allowed = value is None and nullable is not None and nullable(key)
+                node[part] = None if allowed else coerce_like(key, value, node[part])
             else:
                 node = node[part]
     return out

@@ -22,6 +22,8 @@ matters without restating every preset field; ``--set`` already refuses keys the
 
 from __future__ import annotations
 
+import types
+import typing
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -54,3 +56,26 @@ def validate_config(cfg: dict[str, Any], model: type[M], *, what: str = "config"
         errs = e.errors()
         more = f" (and {len(errs) - 1} more)" if len(errs) > 1 else ""
         raise UsageError(f"{what}: {_one_line(errs[0])}{more}; fix it with --set KEY=VALUE") from None
+
+
+def nullable_in(model: type[BaseModel]) -> typing.Callable[[str], bool]:
+    """``key -> bool``: whether the schema declares the dotted config key optional (``X | None``), so that
+    ``--set key=null`` is allowed where the preset holds a value."""
+    def field_type(key: str):
+        node: Any = model
+        ann = None
+        for part in key.split("."):
+            fields = getattr(node, "model_fields", None)
+            if not fields or part not in fields:
+                return None
+            ann = fields[part].annotation
+            node = next((a for a in (ann, *typing.get_args(ann)) if isinstance(a, type) and
+                         issubclass(a, BaseModel)), None)
+        return ann
+
+    def nullable(key: str) -> bool:
+        ann = field_type(key)
+        origin = typing.get_origin(ann)
+        return ann is not None and origin in (typing.Union, types.UnionType) and type(None) in typing.get_args(ann)
+
+    return nullable
