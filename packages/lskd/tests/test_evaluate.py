@@ -206,3 +206,35 @@ def test_grid_claim_verdicts_follow_the_numbers():
         if (x["alpha"], x["temperature"]) == (0.0, 64.0):
             x["acc"] += 4.0
     assert {c.id: c.verdict for c in grid_claims(r)[0]}["C2"] == "not reproduced"
+
+
+def test_official_pca_is_fitted_on_training_items_and_centroids_only():
+    from sklearn.decomposition import PCA
+
+    from lskd.evaluate import official_pca
+
+    rng = np.random.default_rng(3)
+    train = rng.normal(size=(90, 3)) * [3.0, 1.0, 0.2]
+    labels = np.repeat([0, 1, 2], 30)
+    test = rng.normal(size=(20, 3)) * [0.1, 5.0, 5.0]  # a very different spread: must not move the fit
+    xy_train, xy_test, cen = official_pca(train, labels, test)
+    centroids = np.stack([train[labels == k].mean(0) for k in range(3)])
+    ref = PCA(n_components=2).fit(np.concatenate([train, centroids]))
+    np.testing.assert_allclose(xy_train, ref.transform(train), atol=1e-10)
+    np.testing.assert_allclose(xy_test, ref.transform(test), atol=1e-10)
+    np.testing.assert_allclose(cen, ref.transform(centroids), atol=1e-10)
+    assert not np.allclose(xy_test, PCA(n_components=2).fit(test).transform(test), atol=1e-3)
+
+
+def test_analyse_records_training_projections_when_asked(tmp_path):
+    from conftest import write_mnist_like
+
+    from lskd.data import load_dataset
+    from lskd.experiments import analyse
+    from lskd.models import build_model
+
+    write_mnist_like(tmp_path, n_train=120, n_test=60)
+    data = load_dataset("mnist", tmp_path)
+    out = analyse(build_model("mlp-32", 10, 1), data, [0, 1, 2], torch.device("cpu"), 5, train_per_class=7)
+    assert out["proj_train"].shape == (21, 3) and sorted(set(out["proj_train_labels"].tolist())) == [0, 1, 2]
+    assert "proj_train" not in analyse(build_model("mlp-32", 10, 1), data, [0, 1, 2], torch.device("cpu"), 5)

@@ -80,6 +80,19 @@ def pca_2d(points: np.ndarray) -> np.ndarray:
     return PCA(n_components=2).fit_transform(points)
 
 
+def official_pca(train_points: np.ndarray, train_labels: np.ndarray, test_points: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The official visualisation's 2-D PCA: fitted on the projected *training* items (150 per class there)
+    together with the classes' training centroids, then reused for the test items. Returns the 2-D
+    training points, test points and centroids."""
+    from sklearn.decomposition import PCA
+
+    classes = np.unique(train_labels)
+    centroids = np.stack([train_points[train_labels == k].mean(0) for k in classes])
+    pca = PCA(n_components=2).fit(np.concatenate([train_points, centroids]))
+    return pca.transform(train_points), pca.transform(test_points), pca.transform(centroids)
+
+
 def model_projection(model: nn.Module, features: np.ndarray, classes: list[int]) -> np.ndarray:
     """The paper's 3-class projection of ``features`` using ``model.fc``'s rows and bias."""
     w = model.fc.weight.detach().cpu().numpy()

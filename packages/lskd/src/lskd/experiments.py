@@ -55,7 +55,7 @@ def check_classes(classes: list[int], num_classes: int) -> list[int]:
 
 
 def analyse(model: Classifier, data: LoadedData, classes: list[int], device: torch.device,
-            max_per_class: int) -> dict[str, Any]:
+            max_per_class: int, train_per_class: int = 0) -> dict[str, Any]:
     """Projection of the three classes' test features (the same fixed test items for every model) and the
     directional diffusion of the two similar classes, with the dissimilar class and an isotropic stand-in
     as controls (see evaluate.py); ``axis_spread_D`` is the older, symmetric index, kept for comparison."""
@@ -63,10 +63,14 @@ def analyse(model: Classifier, data: LoadedData, classes: list[int], device: tor
     pts = model_projection(model, feats, classes)
     a, b, c = classes
     dd = directional_diffusion(pts, labels, a, b, c)
-    return {"diffusion": dd["index"], "toward_similar": dd["toward_similar"],
-            "toward_dissimilar": dd["toward_dissimilar"], "iso_control": isotropic_control(pts, labels, a, b, c),
-            "axis_spread_D": diffusion_index(pts, labels, a, b),
-            "proj": pts.astype(np.float32), "proj_labels": labels}
+    out = {"diffusion": dd["index"], "toward_similar": dd["toward_similar"],
+           "toward_dissimilar": dd["toward_dissimilar"], "iso_control": isotropic_control(pts, labels, a, b, c),
+           "axis_spread_D": diffusion_index(pts, labels, a, b),
+           "proj": pts.astype(np.float32), "proj_labels": labels}
+    if train_per_class:  # the official figure's PCA is fitted on training items (evaluate.official_pca)
+        tf, tl = class_features(model, data.train, classes, device, train_per_class)
+        out |= {"proj_train": model_projection(model, tf, classes).astype(np.float32), "proj_train_labels": tl}
+    return out
 
 
 def _part_cfg(cfg: dict[str, Any], part: str) -> dict[str, Any]:
@@ -161,7 +165,8 @@ def train_teacher_cell(cfg: dict[str, Any], data: LoadedData, alpha: float, seed
              } if test_tensors is not None else {}
     rec = _model_record("teacher", tcfg["model"], data, model, alpha=alpha, seed=seed, acc=acc, train=res,
                         erasure=logit_erasure(logits.numpy(), labels), **extra, **_best(res),
-                        **analyse(model, data, cfg["_classes"], device, cfg["diffusion"]["max_per_class"]))
+                        **analyse(model, data, cfg["_classes"], device, cfg["diffusion"]["max_per_class"],
+                                  int(cfg["diffusion"].get("train_per_class", 0))))
     log.info("teacher α=%g seed %d: top-1 %.2f%%, logit erasure E %.3f (%.1f s)", alpha, seed, acc, rec["erasure"],
              res["train_time_s"])
     _save_cell(path, rec, partial)
@@ -190,7 +195,8 @@ def train_student_cell(cfg: dict[str, Any], data: LoadedData, alpha: float, temp
              } if test_tensors is not None else {}
     rec = _model_record("student", scfg["model"], data, model, alpha=alpha, temperature=temperature, seed=seed,
                         acc=acc, train=res, kd=scfg.get("kd", "pure"), **extra, **_best(res),
-                        **analyse(model, data, cfg["_classes"], device, cfg["diffusion"]["max_per_class"]))
+                        **analyse(model, data, cfg["_classes"], device, cfg["diffusion"]["max_per_class"],
+                                  int(cfg["diffusion"].get("train_per_class", 0))))
     log.info("student α=%g T=%g seed %d: top-1 %.2f%%, diffusion %.3f (%.1f s)", alpha, temperature, seed, acc,
              rec["diffusion"], res["train_time_s"])
     _save_cell(path, rec, partial)
@@ -278,7 +284,8 @@ def run_grid(cfg: dict[str, Any], data: LoadedData, ckpt_dir: Path, device: torc
                                          teacher=None if cached is not None else teacher, cached_logits=cached,
                                          quiet=quiet, log_fn=log_fn, tensors=tensors, test_tensors=test_tensors)
                 students.append(_strip(rec))
-    return {"teachers": teachers, "students": students, "offline_kd": offline, "classes": cfg["_classes"]}
+    return {"teachers": teachers, "students": students, "offline_kd": offline, "classes": cfg["_classes"],
+            "figure_temperatures": cfg["diffusion"].get("figure_temperatures")}
 
 
 # ------------------------------------------------------------------------------------------ tables
@@ -493,11 +500,12 @@ def draw_figures(res: dict[str, Any], out_dir: Path, class_names: list[str]) -> 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from lskd.evaluate import pca_2d
+    from lskd.evaluate import official_pca, pca_2d
 
     st, te = res["students"], res["teachers"]
     alphas = sorted({r["alpha"] for r in st})
     temps = sorted({r["temperature"] for r in st})
+    shown = [float(t) for t in (res.get("figure_temperatures") or []) if float(t) in temps] or [temps[0], temps[-1]]
     seed0 = min(r["seed"] for r in st)
     classes = res["classes"]
     names = [class_names[c] if c < len(class_names) else str(c) for c in classes]
@@ -506,15 +514,21 @@ def draw_figures(res: dict[str, Any], out_dir: Path, class_names: list[str]) -> 
     fig, axes = plt.subplots(len(alphas), 3, figsize=(11, 3.5 * len(alphas)), squeeze=False)
     for i, a in enumerate(alphas):
         panels = [("teacher", next(r for r in te if r["alpha"] == a and r["seed"] == seed0))]
-        for t in (temps[0], temps[-1]):
+        for t in shown[:2]:
             panels.append((f"student T={t:g}", next(r for r in st if r["alpha"] == a and r["temperature"] == t
                                                     and r["seed"] == seed0)))
         for j, (title, r) in enumerate(panels):
-            ax, xy = axes[i, j], pca_2d(np.asarray(r["proj"], dtype=np.float64))
+            ax = axes[i, j]
+            if "proj_train" in r:  # the official protocol: PCA fitted on training items + centroids
+                _, xy, cen = official_pca(np.asarray(r["proj_train"], np.float64), np.asarray(r["proj_train_labels"]),
+                                          np.asarray(r["proj"], np.float64))
+                ax.scatter(cen[:, 0], cen[:, 1], marker="*", s=120, c="k")
+            else:
+                xy = pca_2d(np.asarray(r["proj"], dtype=np.float64))
             for c, name in zip(classes, names):
                 m = np.asarray(r["proj_labels"]) == c
                 ax.scatter(xy[m, 0], xy[m, 1], s=5, alpha=0.6, label=name)
-            ax.set_title(f"α={a:g} {title}: acc {r['acc']:.1f}%, D={r['diffusion']:.2f}", fontsize=9)
+            ax.set_title(f"α={a:g} {title}: acc {r['acc']:.1f}%, index {r['diffusion']:+.3f}", fontsize=9)
             ax.set_xticks([])
             ax.set_yticks([])
     axes[0, 0].legend(fontsize=7, markerscale=2)
@@ -525,7 +539,7 @@ def draw_figures(res: dict[str, Any], out_dir: Path, class_names: list[str]) -> 
     plt.close(fig)
 
     for key, ylabel, fname in (("acc", "student top-1 (%)", "accuracy_vs_T.png"),
-                               ("diffusion", "diffusion index D", "diffusion_vs_T.png")):
+                               ("diffusion", "directional diffusion index", "diffusion_vs_T.png")):
         fig, ax = plt.subplots(figsize=(5, 3.5))
         for a in alphas:
             vals = [[r[key] for r in st if r["alpha"] == a and r["temperature"] == t] for t in temps]

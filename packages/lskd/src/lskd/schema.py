@@ -66,6 +66,8 @@ class Grid(ConfigModel):
 class Diffusion(ConfigModel):
     classes: Literal["auto"] | list[int] = "auto"
     max_per_class: int = Field(ge=2)
+    train_per_class: int = Field(0, ge=0)
+    figure_temperatures: list[float] | None = None
 
 
 class Claims(ConfigModel):
