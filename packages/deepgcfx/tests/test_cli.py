@@ -166,8 +166,9 @@ def test_torchrun_train_is_data_parallel(tmp_path):
     code = ("import sys; from deepgcfx.cli import main; sys.exit(main(sys.argv[1:]))")
     script = tmp_path / "entry.py"
     script.write_text(code)
-    r = subprocess.run([str(torchrun), "--nproc_per_node", "2", str(script), "train", "--preset", "smoke", "--out",
-                        str(out), "--quiet", "--dataset", "synthetic", "--set", "train.epochs=2"],
+    r = subprocess.run([str(torchrun), "--standalone", "--nproc_per_node", "2", str(script), "train",
+                        "--preset", "smoke", "--out", str(out), "--quiet", "--dataset", "synthetic",
+                        "--set", "train.epochs=2"],
                        capture_output=True, text=True, timeout=300, env=env)
     assert r.returncode == 0, r.stderr[-2000:]
     rows = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]

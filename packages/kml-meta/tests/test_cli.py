@@ -153,7 +153,8 @@ def test_torchrun_two_ranks_train_like_one_process(tmp_path):
     code = "import sys; from kml_meta.cli import main; raise SystemExit(main(sys.argv[1:]))"
     script = tmp_path / "entry.py"
     script.write_text(code)
-    r = subprocess.run([torchrun, "--nproc_per_node", "2", str(script), *args, "--out", str(tmp_path / "ddp")],
+    r = subprocess.run([torchrun, "--standalone", "--nproc_per_node", "2", str(script), *args,
+                        "--out", str(tmp_path / "ddp")],
                        env=env, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
     assert main([*args, "--out", str(tmp_path / "one")]) == 0
