@@ -43,6 +43,11 @@ def cases(tmp: pathlib.Path) -> list[tuple[str, list[str]]]:
     not_ckpt.write_text("not a checkpoint")
     empty_ckpt = tmp / "empty.pt"
     empty_ckpt.write_bytes(b"")
+    bad_lin = tmp / "bad_lin.pth"  # LPIPS lin weights without the official `linN.model.1.weight` keys
+    torch.save({f"lin{i}.weight": torch.ones(1, c, 1, 1) for i, c in enumerate((64, 128, 256, 512, 512))}, bad_lin)
+    good_lin = tmp / "vgg_lin.pth"
+    torch.save({f"lin{i}.model.1.weight": torch.ones(1, c, 1, 1) for i, c in enumerate((64, 128, 256, 512, 512))},
+               good_lin)
     F = ["--preset", "smoke", "--dataset", "folders", "--quiet"]
     return [
         ("reproduce: 9 shots where 10 are asked", ["reproduce", *F, "--data-dir", str(nine)]),
@@ -59,6 +64,17 @@ def cases(tmp: pathlib.Path) -> list[tuple[str, list[str]]]:
         ("reproduce: batch of one", ["reproduce", "--preset", "smoke", "--set", "adapt.batch_size=1"]),
         ("reproduce: missing inception weights", ["reproduce", "--preset", "smoke", "--set",
                                                   f"eval.inception_weights={tmp / 'no.pth'}"]),
+        ("reproduce: LPIPS lin weights with wrong keys", ["reproduce", *F, "--data-dir", str(good), "--set",
+                                                          f"eval.lpips_weights={bad_lin}", "--set",
+                                                          f"eval.lpips_backbone={not_ckpt}"]),
+        ("reproduce: LPIPS backbone not a state dict", ["reproduce", *F, "--data-dir", str(good), "--set",
+                                                        f"eval.lpips_weights={good_lin}", "--set",
+                                                        f"eval.lpips_backbone={not_ckpt}"]),
+        ("reproduce: LPIPS lin weights without a backbone", ["reproduce", *F, "--data-dir", str(good), "--set",
+                                                             f"eval.lpips_weights={good_lin}"]),
+        ("evaluate: inception weights of the wrong layout", ["evaluate", *F, "--data-dir", str(good), "--ckpt",
+                                                             str(wrong_arch), "--set",
+                                                             f"eval.inception_weights={good_lin}"]),
         ("reproduce: paper preset without a source", ["reproduce", "--preset", "paper", "--data-dir", str(good),
                                                       "--set", "data.image_size=16", "--set", "data.channels=1"]),
         ("pretrain: negative iterations", ["pretrain", "--preset", "smoke", "--set", "source.iters=-5"]),

@@ -27,9 +27,20 @@ def _precheck(args: argparse.Namespace, cfg: dict[str, Any], run: dict[str, Any]
     data_dir = Path(run["data_dir"]) if run.get("data_dir") else None
     if needs_data:
         check_dataset(name, data_dir, cfg)
-    w = cfg["eval"].get("inception_weights")
+    from dcl_gan.perceptual import check_inception_file, check_lpips_files
+
+    e = cfg["eval"]
+    w = e.get("inception_weights")
     if w and not Path(w).is_file():
         raise UsageError(f"eval.inception_weights: no such file {w} (a torchvision inception_v3 state dict)")
+    if w:
+        check_inception_file(Path(w))
+    lb, lw = e.get("lpips_backbone"), e.get("lpips_weights")
+    if bool(lb) != bool(lw):
+        raise UsageError("LPIPS needs both eval.lpips_backbone (a torchvision vgg16/alexnet state dict) and "
+                         "eval.lpips_weights (the lpips package's vgg.pth/alex.pth lin weights)")
+    if lw:
+        check_lpips_files(e.get("lpips_net") or "vgg", Path(lb), Path(lw))
     src = getattr(args, "source_ckpt", None)
     if src is not None:
         cfg["source"]["checkpoint"] = str(src)
@@ -88,6 +99,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     claims, metrics, sections = ex.claims(res, ctx.cfg)
     metrics.update({f"eval_{k}": round(v, 4) for k, v in res["nets"].items()})
     metrics["fid_metric"] = res["fid_name"]
+    metrics["diversity_metric"] = res["div_name"]
     figs = [ex.draw_curves(res, ctx.run.figures / "curves.png"), ex.draw_grids(res, ctx.run.figures / "grids.png")]
     sections.insert(0, ("What is measured", _measures_md(res)))
     finish_run(ctx, dataset=data.name, data_note=data.note, metrics=metrics, claims=claims, title=TITLE,
@@ -100,9 +112,10 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
 def _measures_md(res: dict) -> str:
     return ("- quality: p_t, the mean probability a source-vs-target CNN trained in-package (train split only) "
             f"assigns to 'target'; {res['fid_name']} against the full target domain.\n"
-            "- diversity: intra-cluster distance: each generated image joins its nearest shot's cluster; mean "
-            "pairwise LPIPS-style distance on the in-package feature net (uniform layer weights, not LPIPS-VGG) "
-            "over up to 50 members, averaged over clusters.\n"
+            f"- diversity: {res['div_name']}: each generated image joins its nearest shot's cluster; mean "
+            + ("pairwise LPIPS (local backbone and lin weights) " if res["div_name"].startswith("intra-LPIPS") else
+               "pairwise LPIPS-style distance on the in-package feature net (uniform layer weights, not LPIPS-VGG) ")
+            + "over up to 50 members, averaged over clusters.\n"
             "- retained diversity: the mean over evaluations after iteration 0 of intra-cluster distance divided by "
             "its value for the source generator (iteration 0).\n"
             "- verdict rule (DESIGN item 8): reproduced when the 95 % paired-t CI over seeds excludes 0 in the "
@@ -158,7 +171,7 @@ def cmd_adapt(args: argparse.Namespace) -> int:
     arch = arch_of(ctx.cfg, data.channels, data.size)
     path = ex.save_gan(ctx.run.checkpoints / "adapted.pt", ex.ADAPTED_KIND, arch, G_t, method=args.method)
     res = {"runs": {args.method: {ctx.seed: rec}}, "methods": [args.method], "seeds": [ctx.seed],
-           "fid_name": ev.fid_name, "eval_at": [r["iter"] for r in rec["curve"]],
+           "fid_name": ev.fid_name, "div_name": ev.div_name, "eval_at": [r["iter"] for r in rec["curve"]],
            "grids": {args.method: ex.to_uint8(ev.generate(G_t, ex.eval_latents(16, G_t.z_dim, ctx.seed)))},
            "source_grid": ex.to_uint8(ev.generate(G_s, ex.eval_latents(16, G_t.z_dim, ctx.seed))),
            "shots": data.shots}
@@ -166,11 +179,11 @@ def cmd_adapt(args: argparse.Namespace) -> int:
     last = rec["curve"][-1]
     finish_run(ctx, dataset=data.name, data_note=data.note, claims=[], require_claims=False, title=TITLE,
                metrics={"method": args.method, "checkpoint": str(path), **{f"final_{k}": v for k, v in last.items()},
-                        "s_per_iter": rec["s_per_iter"], "fid_metric": ev.fid_name},
+                        "s_per_iter": rec["s_per_iter"], "fid_metric": ev.fid_name, "diversity_metric": ev.div_name},
                setting=_setting(ctx.cfg, data), figures=figs, extra={"curve": rec["curve"], "source": info},
                sections=[("Final numbers", ex.final_table_md(res))])
     print(f"adapted checkpoint: {path}; final p_t {last['p_t']:.3f}, {ev.fid_name} {last['fid']:.2f}, "
-          f"intra-cluster distance {last['intra_div']:.4f}")
+          f"{ev.div_name} {last['intra_div']:.4f}")
     return 0
 
 
@@ -187,8 +200,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     m = ev(G, ex.eval_latents(ev.n_samples, G.z_dim, ctx.seed), ctx.seed)
     finish_run(ctx, dataset=data.name, data_note=data.note, claims=[], require_claims=False, title=TITLE,
                metrics={"checkpoint": str(args.ckpt), "kind": rec["kind"], "method": rec.get("method", "source"), **m,
-                        "fid_metric": ev.fid_name, "n_samples": ev.n_samples})
-    print(f"{args.ckpt}: p_t {m['p_t']:.3f}, {ev.fid_name} {m['fid']:.2f}, intra-cluster distance "
+                        "fid_metric": ev.fid_name, "diversity_metric": ev.div_name, "n_samples": ev.n_samples})
+    print(f"{args.ckpt}: p_t {m['p_t']:.3f}, {ev.fid_name} {m['fid']:.2f}, {ev.div_name} "
           f"{m['intra_div']:.4f} ({m['clusters_used']} clusters)")
     return 0
 

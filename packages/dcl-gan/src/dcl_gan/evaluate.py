@@ -6,9 +6,10 @@
   ("FID (Inception-v3, local weights)"; torchvision's network, not the TF-Inception of pytorch-fid).
 - intra-cluster diversity (Ojha et al. 2021; as AdAM's eval.py computes intra-LPIPS): assign each
   generated image to its nearest shot, take up to 50 random members per cluster, average their pairwise
-  distances, then average over clusters. The distance is LPIPS-style on FeatureNet maps (unit-normalised
-  channels, spatial mean of squared differences, summed over layers, uniform layer weights), named
-  "intra-cluster distance (in-package features)".
+  distances, then average over clusters. With local LPIPS weight files (``eval.lpips_*``) the distance is
+  LPIPS (``dcl_gan.perceptual.LPIPS``: "intra-LPIPS (VGG-16, local weights)"); otherwise it is LPIPS-style
+  on FeatureNet maps (unit-normalised channels, spatial mean of squared differences, summed over layers,
+  uniform layer weights), named "intra-cluster distance (in-package features)".
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from __future__ import annotations
 import logging
 import warnings
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -26,6 +26,7 @@ from scipy import linalg
 
 from dcl_gan.data import to_float
 from dcl_gan.models import FeatureNet
+from dcl_gan.perceptual import LPIPS, InceptionFeatures  # noqa: F401 - InceptionFeatures re-exported
 
 log = logging.getLogger("dcl_gan")
 
@@ -54,7 +55,19 @@ def feature_stats(f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def fid_from_features(f1: np.ndarray, f2: np.ndarray) -> float:
-    return frechet_distance(*feature_stats(f1), *feature_stats(f2))
+    """FID of two feature sets (N1, D), (N2, D).
+
+    With fewer samples than dimensions (Inception's 2048-d pool features on a few hundred images) the
+    D × D square root is replaced by an exact identity: with Σ1 = A Aᵀ, Σ2 = B Bᵀ (A = centred f1 / √(N1−1)),
+    the non-zero eigenvalues of Σ1 Σ2 are those of (AᵀB)(AᵀB)ᵀ, so Tr (Σ1 Σ2)^½ = ‖AᵀB‖_* (nuclear norm)."""
+    f1, f2 = np.asarray(f1, np.float64), np.asarray(f2, np.float64)
+    if min(len(f1), len(f2)) >= f1.shape[1]:
+        return frechet_distance(*feature_stats(f1), *feature_stats(f2))
+    a = (f1 - f1.mean(0)) / np.sqrt(len(f1) - 1)
+    b = (f2 - f2.mean(0)) / np.sqrt(len(f2) - 1)
+    diff = f1.mean(0) - f2.mean(0)
+    tr_sqrt = np.linalg.svd(a @ b.T, compute_uv=False).sum()
+    return float(max(diff @ diff + (a * a).sum() + (b * b).sum() - 2 * tr_sqrt, 0.0))
 
 
 # -------------------------------------------------------------------------------------- diversity
@@ -66,16 +79,18 @@ def sq_euclidean(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def intra_cluster_diversity(samples: np.ndarray, shots: np.ndarray, *, max_per_cluster: int = 50, seed: int = 0,
-                            dist: Callable[[np.ndarray, np.ndarray], np.ndarray] = sq_euclidean) -> dict:
+                            dist: Callable[[np.ndarray, np.ndarray], np.ndarray] = sq_euclidean,
+                            to_shots: np.ndarray | None = None) -> dict:
     """Mean over clusters of the mean pairwise distance within each cluster.
 
     ``samples`` (N, D) and ``shots`` (K, D) are embeddings; ``dist`` gives pairwise distances. Each sample
     joins the cluster of its nearest shot; a cluster keeps up to ``max_per_cluster`` random members;
-    clusters with fewer than two members have no pairs and are left out of the mean.
+    clusters with fewer than two members have no pairs and are left out of the mean. ``to_shots``: the
+    (N, K) distances ``dist(samples, shots)`` if already computed.
     Returns ``{"diversity", "per_cluster" (nan where undefined), "sizes"}``.
     """
     rng = np.random.default_rng(seed)
-    assign = dist(samples, shots).argmin(1)
+    assign = (dist(samples, shots) if to_shots is None else to_shots).argmin(1)
     per, sizes = [], []
     for k in range(len(shots)):
         members = np.flatnonzero(assign == k)
@@ -143,39 +158,24 @@ def arrays_to_state(module: nn.Module, arrays: dict[str, np.ndarray]) -> nn.Modu
     return module
 
 
-class InceptionFeatures(nn.Module):
-    """torchvision Inception-v3 pool features (2048-d) from a local state-dict file (no download)."""
-
-    def __init__(self, weights: Path):
-        super().__init__()
-        from torchvision.models import inception_v3
-
-        net = inception_v3(weights=None, aux_logits=True, init_weights=False)
-        net.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
-        net.fc = nn.Identity()
-        self.net = net.eval()
-
-    def forward(self, x):
-        x = F.interpolate(x, size=(299, 299), mode="bilinear", align_corners=False)
-        if x.shape[1] == 1:
-            x = x.repeat(1, 3, 1, 1)
-        return self.net(x)
-
-
 class Evaluator:
     """Holds the evaluation networks and the target-domain reference statistics."""
 
     def __init__(self, feat_net: FeatureNet, domain_net: FeatureNet, shots: np.ndarray, target_full: np.ndarray,
                  *, n_samples: int, max_per_cluster: int, batch_size: int = 250, inception: nn.Module | None = None,
-                 device: torch.device | None = None):
+                 lpips: LPIPS | None = None, device: torch.device | None = None):
         self.device = device or torch.device("cpu")
         self.feat_net, self.domain_net = feat_net.to(self.device).eval(), domain_net.to(self.device).eval()
         self.inception = inception.to(self.device).eval() if inception is not None else None
+        self.lpips = lpips.to(self.device).eval() if lpips is not None else None
         self.n_samples, self.max_per_cluster, self.bs = n_samples, max_per_cluster, batch_size
         self.shots_u8 = shots
-        self.shot_emb = self.perceptual(to_float(shots))
-        self.ref_stats = feature_stats(self.fid_features(to_float(target_full)))
+        self.shots_f = to_float(shots)
+        self.shot_emb = self.perceptual(self.shots_f)
+        self.ref_feats = self.fid_features(to_float(target_full))
         self.fid_name = "FID (Inception-v3, local weights)" if inception is not None else "FID (in-package features)"
+        self.div_name = (f"intra-LPIPS ({lpips.name}, local weights)" if lpips is not None
+                         else "intra-cluster distance (in-package features)")
 
     @torch.no_grad()
     def features(self, x: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
@@ -213,10 +213,17 @@ class Evaluator:
 
     def images_metrics(self, x: torch.Tensor, seed: int = 0) -> dict:
         emb, fid_f = self.features(x)
-        div = intra_cluster_diversity(emb, self.shot_emb, max_per_cluster=self.max_per_cluster, seed=seed)
-        return {"p_t": self.p_target(x), "fid": frechet_distance(*feature_stats(fid_f), *self.ref_stats),
+        if self.lpips is not None:  # LPIPS between images: the "embeddings" are the images themselves
+            to_shots = self.lpips.pairwise(x, self.shots_f)
+            div = intra_cluster_diversity(x.numpy(), self.shots_f.numpy(), max_per_cluster=self.max_per_cluster,
+                                          seed=seed, dist=self.lpips.pairwise, to_shots=to_shots)
+        else:
+            to_shots = sq_euclidean(emb, self.shot_emb)
+            div = intra_cluster_diversity(emb, self.shot_emb, max_per_cluster=self.max_per_cluster, seed=seed,
+                                          to_shots=to_shots)
+        return {"p_t": self.p_target(x), "fid": fid_from_features(fid_f, self.ref_feats),
                 "intra_div": div["diversity"], "clusters_used": int(sum(s >= 2 for s in div["sizes"])),
-                "nn_shot_dist": float(sq_euclidean(emb, self.shot_emb).min(1).mean())}
+                "nn_shot_dist": float(to_shots.min(1).mean())}
 
     def __call__(self, G: nn.Module, z: torch.Tensor, seed: int = 0) -> dict:
         return self.images_metrics(self.generate(G, z), seed)

@@ -18,6 +18,7 @@ import torch
 from dcl_gan import __version__
 from dcl_gan.data import DomainData, to_float, to_uint8
 from dcl_gan.evaluate import (
+    LPIPS,
     Evaluator,
     InceptionFeatures,
     accuracy,
@@ -124,11 +125,14 @@ def evaluation_nets(cfg: dict, data: DomainData, stage_dir: Path | None, seed: i
 
 
 def make_evaluator(cfg: dict, data: DomainData, nets: dict, device) -> Evaluator:
-    w = cfg["eval"].get("inception_weights")
+    e = cfg["eval"]
+    w = e.get("inception_weights")
     inception = InceptionFeatures(Path(w)) if w else None
+    lp = LPIPS(e.get("lpips_net") or "vgg", Path(e["lpips_backbone"]), Path(e["lpips_weights"])) \
+        if e.get("lpips_weights") else None
     return Evaluator(nets["feature_net"], nets["domain_net"], data.shots, data.target_full,
-                     n_samples=int(cfg["eval"]["n_samples"]), max_per_cluster=int(cfg["eval"]["max_per_cluster"]),
-                     inception=inception, device=device)
+                     n_samples=int(e["n_samples"]), max_per_cluster=int(e["max_per_cluster"]),
+                     inception=inception, lpips=lp, device=device)
 
 
 def source_gan(cfg: dict, data: DomainData, stage_dir: Path | None, seed: int, device, quiet: bool,
@@ -217,7 +221,8 @@ def run_all(cfg: dict, data: DomainData, stage_dir: Path | None, seed: int, devi
     src_grid = to_uint8(ev.generate(G_s, z_grid))
     return {"runs": runs, "methods": methods, "seeds": seeds, "grids": grids, "source_grid": src_grid,
             "shots": data.shots, "source_info": src_info, "nets": {k: v for k, v in nets.items() if "acc" in k},
-            "fid_name": ev.fid_name, "eval_at": eval_points(int(cfg["adapt"]["iters"]), int(cfg["adapt"]["n_evals"]))}
+            "fid_name": ev.fid_name, "div_name": ev.div_name,
+            "eval_at": eval_points(int(cfg["adapt"]["iters"]), int(cfg["adapt"]["n_evals"]))}
 
 
 # ------------------------------------------------------------------------------------ analysis
@@ -331,7 +336,8 @@ def claims(res: dict, cfg: dict) -> tuple[list[Claim], dict, list[tuple[str, str
 
 
 def final_table_md(res: dict) -> str:
-    rows = [f"| method | p_t | {res['fid_name']} | intra-cluster distance | retained diversity | s/iter |",
+    div = res.get("div_name", "intra-cluster distance")
+    rows = [f"| method | p_t | {res['fid_name']} | {div} | retained diversity | s/iter |",
             "|---|---|---|---|---|---|"]
     for m in res["methods"]:
         def ms(a, f="{:.3f}"):
@@ -371,7 +377,7 @@ def draw_curves(res: dict, path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     keys = [("p_t", "quality: p_t (source-vs-target classifier)"), ("fid", res["fid_name"]),
-            ("intra_div", "diversity: intra-cluster distance (in-package features)")]
+            ("intra_div", "diversity: " + res.get("div_name", "intra-cluster distance (in-package features)"))]
     fig, axes = plt.subplots(1, 3, figsize=(14, 3.8))
     it = np.array(res["eval_at"])
     for ax, (k, title) in zip(axes, keys):

@@ -98,6 +98,9 @@ class Eval(ConfigModel):
     domain_epochs: int = Field(ge=1)
     feature_width: int = Field(ge=2)
     inception_weights: str | None = None
+    lpips_net: Literal["vgg", "alex"] = "vgg"
+    lpips_backbone: str | None = None
+    lpips_weights: str | None = None
 
 
 class Experiment(ConfigModel):
