@@ -35,6 +35,9 @@ def cases(tmp: pathlib.Path) -> list[tuple[str, list[str]]]:
     np.savez(tmp / "nan.npz", meta=np.array('{"format": "spectral-forensics-detector/1", "features": "dzanic", '
                                             '"classifier": "knn", "size": [32, 32]}'),
              x_train=np.full((12, 3), np.nan), y_train=np.r_[np.zeros(6), np.ones(6)])
+    celeba = _png_folder(tmp / "celeba" / "img_align_celeba", 4, 32)
+    (tmp / "celeba" / "list_attr_celeba.txt").write_text("4\nBlack_Hair Male Young\n"
+                                                         + "".join(f"{k}.png 1 -1 1\n" for k in range(4)))
     out = str(tmp / "out")
     return [
         ("detect-missing-detector", ["detect", "--detector", str(tmp / "nope.npz"), "--images", str(real),
@@ -70,4 +73,12 @@ def cases(tmp: pathlib.Path) -> list[tuple[str, list[str]]]:
                                          f"fid.inception_weights={tmp / 'none.pth'}", "--out", out]),
         ("train-gan-bad-setup", ["train-gan", "--preset", "smoke", "--upsample", "N.3.3", "--out", out]),
         ("train-gan-bad-gan", ["train-gan", "--preset", "smoke", "--gan", "stylegan", "--out", out]),
+        ("stargan-photos-no-labels", ["train-gan", "--preset", "smoke", "--gan", "stargan", "--out", out]),
+        ("stargan-flat-folder", ["train-gan", "--preset", "smoke", "--gan", "stargan", "--dataset", "folder",
+                                 "--data-dir", str(real), "--out", out]),
+        ("stargan-unknown-attr", ["train-gan", "--preset", "smoke", "--gan", "stargan", "--dataset", "folder",
+                                  "--data-dir", str(celeba), "--set", "stargan.attrs=[Male,Green_Hair]",
+                                  "--out", out]),
+        ("stargan-negative-steps", ["reproduce", "--preset", "smoke", "--set", "gan.gans=[stargan]",
+                                    "--set", "stargan.steps=-1", "--out", out]),
     ]

@@ -52,22 +52,45 @@ def _check_fid(cfg: dict[str, Any]) -> None:
         raise UsageError(f"fid.inception_weights={w}: no such file (a torchvision inception_v3 state_dict)")
 
 
-def _dataset_precheck(cfg: dict[str, Any], run: dict[str, Any]) -> None:
+def _dataset_precheck(cfg: dict[str, Any], run: dict[str, Any], gans: list[str] | None = None) -> None:
     from spectral_forensics.data import check_dataset
 
     name = run.get("dataset") or cfg["dataset"]
     check_dataset(name, Path(run["data_dir"]) if run.get("data_dir") else None)
+    if "stargan" in (cfg["gan"]["gans"] if gans is None else gans):
+        _stargan_precheck(cfg, name, run)
     if name == "fashion-mnist" and cfg["data"]["size"] != 32:
         raise UsageError("fashion-mnist images are 32×32 after padding; use --set data.size=32")
     _check_fid(cfg)
 
 
-def _load_data(ctx):
+def _stargan_precheck(cfg: dict[str, Any], name: str, run: dict[str, Any]) -> None:
+    from spectral_forensics.data import check_domains, find_attr_file
+
+    if name != "folder":
+        raise UsageError(f"StarGAN needs domain labels: use --dataset folder --data-dir DIR (CelebA with "
+                         f"list_attr_celeba.txt, or one subfolder per domain), not dataset {name!r}")
+    data_dir = Path(run["data_dir"])
+    if check_domains(data_dir) == "attrs":
+        f = find_attr_file(data_dir)
+        with open(f, errors="replace") as fh:
+            head = [next(fh, "") for _ in range(3)]
+        names = head[1].split()
+        missing = [a for a in cfg["stargan"]["attrs"] if a not in names]
+        if missing:
+            raise UsageError(f"{f}: no attribute {', '.join(missing)} (stargan.attrs)")
+    if cfg["data"]["size"] % 4:
+        raise UsageError("StarGAN needs data.size divisible by 4")
+
+
+def _load_data(ctx, stargan: bool | None = None):
     from spectral_forensics.data import load_real
 
     d = ctx.cfg["data"]
+    want = ("stargan" in ctx.cfg["gan"]["gans"]) if stargan is None else stargan
     return load_real(ctx.dataset, ctx.data_dir, int(d["n_train"]), int(ctx.cfg["detector"]["n_real"]),
-                     int(d["size"]), int(d["channels"]), ctx.seed, d.get("centre_crop"))
+                     int(d["size"]), int(d["channels"]), ctx.seed, d.get("centre_crop"),
+                     domain_attrs=list(ctx.cfg["stargan"]["attrs"]) if want else None)
 
 
 def _fid_net(ctx, data):
@@ -134,15 +157,23 @@ def cmd_train_gan(args: argparse.Namespace) -> int:
             parse_setup(args.upsample)
         except ValueError as e:
             raise UsageError(f"--upsample: {e}") from None
-        _dataset_precheck(cfg, run)
+        _dataset_precheck(cfg, run, gans=[args.gan])
 
     ctx = _start(args, pre)
-    data = _load_data(ctx)
-    tcfg = {**ctx.cfg["gan"], "gan": args.gan, **dict(ctx.cfg.get("gan_overrides", {}).get(args.gan, {}))}
+    data = _load_data(ctx, stargan=args.gan == "stargan")
     ckpt = ctx.run.checkpoints / f"gan_{args.gan}_{args.upsample}.pt"
-    g = train_gan(data.train, args.upsample, tcfg, ctx.seed, ctx.device, ckpt, ctx.quiet, ctx.run.log_metrics)
     n = int(ctx.cfg["detector"]["n_fake"])
-    imgs = sample_uint8(g, n, ctx.seed + 777, ctx.device)
+    if args.gan == "stargan":
+        from spectral_forensics.stargan import train_stargan, translate_uint8
+
+        scfg = {**ctx.cfg["stargan"], "ckpt_every": ctx.cfg["gan"]["ckpt_every"]}
+        g = train_stargan(data.train, data.train_labels, data.label_mode, args.upsample, scfg, ctx.seed, ctx.device,
+                          ckpt, ctx.quiet, ctx.run.log_metrics)
+        imgs = translate_uint8(g, data.train, data.train_labels, n, ctx.seed + 777, ctx.device)
+    else:
+        tcfg = {**ctx.cfg["gan"], "gan": args.gan, **dict(ctx.cfg.get("gan_overrides", {}).get(args.gan, {}))}
+        g = train_gan(data.train, args.upsample, tcfg, ctx.seed, ctx.device, ckpt, ctx.quiet, ctx.run.log_metrics)
+        imgs = sample_uint8(g, n, ctx.seed + 777, ctx.device)
     settings = DzanicSettings(**ctx.cfg["dzanic"])
     gap = hf_gap(spectra_of(gray255(imgs), settings)["reduced"], spectra_of(gray255(data.real), settings)["reduced"])
     _save_png_grid(imgs[:64], ctx.run.figures / "samples.png")
@@ -420,7 +451,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_run_args(sub.add_parser("reproduce", help="train the GAN zoo, measure spectra and detection rates, "
                                 "write the report with the claims' verdicts"))
     t = add_run_args(sub.add_parser("train-gan", help="train one GAN with a given last upsampling"))
-    t.add_argument("--gan", choices=list(GANS), default="dcgan")
+    t.add_argument("--gan", choices=[*GANS, "stargan"], default="dcgan",
+                   help="dcgan | lsgan | wgan-gp | stargan (StarGAN: --dataset folder with domain labels; its "
+                   "recipe is the preset's stargan section)")
     t.add_argument("--upsample", default="BASELINE", help="BASELINE | N|B|Z.1.3|5|7 | N|B|Z.3.5 (default BASELINE)")
     s = _user_args(sub.add_parser("spectrum", help="reduced spectra of a folder of images + mean-spectrum figure"),
                    "run directory (default runs/spectral-forensics/<time>-<preset>)")

@@ -233,10 +233,17 @@ def folder_images_for_gan(root: Path, n: int | None, size: int, centre_crop: int
                           ) -> np.ndarray:
     """Training images from a folder (CelebA recipe: centre crop ``centre_crop``, resize to ``size``),
     uint8 ``(N, C, size, size)``."""
+    return folder_images_and_files(root, n, size, centre_crop, channels)[0]
+
+
+def folder_images_and_files(root: Path, n: int | None, size: int, centre_crop: int | None, channels: int,
+                            files: list[Path] | None = None) -> tuple[np.ndarray, list[Path]]:
+    """:func:`folder_images_for_gan` with the files it read (``files``: read these instead of scanning)."""
     from PIL import Image
 
-    scan = scan_folder(root, square=True)
-    files = scan.files[:n] if n else scan.files
+    if files is None:
+        scan = scan_folder(root, square=True)
+        files = scan.files[:n] if n else scan.files
     if not files:
         raise UsageError(f"{root}: no readable images")
     out = np.empty((len(files), channels, size, size), dtype=np.uint8)
@@ -249,7 +256,82 @@ def folder_images_for_gan(root: Path, n: int | None, size: int, centre_crop: int
             im = im.crop((left, top, left + c, top + c)).resize((size, size), Image.BICUBIC)
             a = _channels(np.asarray(im, dtype=np.float64), channels)
         out[k] = np.clip(np.rint(a), 0, 255).astype(np.uint8)
+    return out, list(files)
+
+
+# ------------------------------------------------------------------------------- StarGAN domain labels
+STARGAN_ATTRS = ("Black_Hair", "Blond_Hair", "Brown_Hair", "Male", "Young")  # StarGAN's CelebA default
+ATTR_FILE = "list_attr_celeba.txt"
+
+
+def find_attr_file(data_dir: Path) -> Path | None:
+    """CelebA's attribute list beside the images: ``DIR/list_attr_celeba.txt``, ``DIR/../`` or ``DIR/../Anno/``."""
+    data_dir = Path(data_dir)
+    for p in (data_dir / ATTR_FILE, data_dir.parent / ATTR_FILE, data_dir.parent / "Anno" / ATTR_FILE):
+        if p.is_file():
+            return p
+    return None
+
+
+def read_celeba_attrs(path: Path, attrs: list[str] | tuple[str, ...]) -> dict[str, np.ndarray]:
+    """``list_attr_celeba.txt`` (line 1: count, line 2: the 40 attribute names, then ``file ±1 × 40``) →
+    {file name: 0/1 float32 vector of ``attrs``}. Refuses (UsageError) a malformed file or unknown names."""
+    lines = Path(path).read_text(errors="replace").splitlines()
+    if len(lines) < 3:
+        raise UsageError(f"{path}: not a CelebA attribute list (fewer than 3 lines)")
+    names = lines[1].split()
+    missing = [a for a in attrs if a not in names]
+    if missing:
+        raise UsageError(f"{path}: no attribute {', '.join(missing)} (it has {', '.join(names[:6])}, ...)")
+    cols = [names.index(a) for a in attrs]
+    out = {}
+    for k, line in enumerate(lines[2:], start=3):
+        parts = line.split()
+        if not parts:
+            continue
+        if len(parts) != len(names) + 1 or any(v not in ("1", "-1") for v in parts[1:]):
+            raise UsageError(f"{path}: line {k} is not 'file' followed by {len(names)} values of 1/-1")
+        out[parts[0]] = np.array([parts[1 + c] == "1" for c in cols], dtype=np.float32)
     return out
+
+
+def check_domains(data_dir: Path) -> str:
+    """Where StarGAN's domain labels come from (UsageError when neither source exists): ``attrs`` when
+    CelebA's attribute list is found (:func:`find_attr_file`), ``folders`` when DIR has ≥ 2 subfolders."""
+    if find_attr_file(data_dir) is not None:
+        return "attrs"
+    subs = [p for p in Path(data_dir).iterdir() if p.is_dir() and not p.name.startswith(".")]
+    if len(subs) >= 2:
+        return "folders"
+    raise UsageError(f"--data-dir {data_dir}: StarGAN needs domain labels: CelebA's {ATTR_FILE} beside the "
+                     "images (DIR, DIR/.. or DIR/../Anno) or one subfolder per domain (≥ 2)")
+
+
+def labelled_folder(data_dir: Path, attrs: list[str] | tuple[str, ...]) -> tuple[list[Path], np.ndarray, list[str],
+                                                                               str]:
+    """The readable images of ``data_dir`` with StarGAN labels: (files, labels (N, K), domain names, mode).
+
+    ``attrs`` source (CelebA): the images named in the attribute list, multi-label (``mode='multi'``);
+    ``folders`` source: each first-level subfolder is a domain, one-hot (``mode='single'``); files at the
+    top level are ignored."""
+    data_dir = Path(data_dir)
+    scan = scan_folder(data_dir, square=True)
+    if check_domains(data_dir) == "attrs":
+        table = read_celeba_attrs(find_attr_file(data_dir), attrs)
+        files = [p for p in scan.files if p.name in table]
+        if not files:
+            raise UsageError(f"{data_dir}: none of its images is named in {find_attr_file(data_dir)}")
+        return files, np.stack([table[p.name] for p in files]), list(attrs), "multi"
+    rel = [(p, p.relative_to(data_dir).parts) for p in scan.files]
+    files = [p for p, parts in rel if len(parts) > 1]
+    domains = sorted({p.relative_to(data_dir).parts[0] for p in files})
+    if len(domains) < 2:
+        raise UsageError(f"{data_dir}: StarGAN needs readable images in ≥ 2 domain subfolders, found {domains}")
+    idx = {d: i for i, d in enumerate(domains)}
+    lab = np.zeros((len(files), len(domains)), dtype=np.float32)
+    for k, p in enumerate(files):
+        lab[k, idx[p.relative_to(data_dir).parts[0]]] = 1.0
+    return files, lab, domains, "single"
 
 
 # -------------------------------------------------------------------------------- dataset routing
@@ -259,6 +341,9 @@ class RealData:
     train: np.ndarray  # uint8 (N, C, S, S): the GANs' training images
     real: np.ndarray  # uint8 (M, C, S, S): real images for the detectors (disjoint draw)
     note: str
+    train_labels: np.ndarray | None = None  # StarGAN: (N, K) domain labels of ``train`` in {0, 1}
+    domains: list[str] | None = None
+    label_mode: str | None = None  # "multi" (CelebA attributes) | "single" (one domain per subfolder)
 
 
 def check_dataset(name: str, data_dir: Path | None) -> None:
@@ -274,8 +359,26 @@ def check_dataset(name: str, data_dir: Path | None) -> None:
 
 
 def load_real(name: str, data_dir: Path | None, n_train: int, n_real: int, size: int, channels: int, seed: int,
-              centre_crop: int | None = None) -> RealData:
+              centre_crop: int | None = None, domain_attrs: list[str] | None = None) -> RealData:
+    """``domain_attrs`` (StarGAN): also read domain labels of the training images (folder datasets only;
+    see :func:`labelled_folder`); the real class and the training images are disjoint, shuffled by ``seed``."""
     check_dataset(name, data_dir)
+    if domain_attrs is not None:
+        if name != "folder":
+            raise UsageError(f"StarGAN needs domain labels: use --dataset folder (CelebA with {ATTR_FILE}, or one "
+                             f"subfolder per domain), not {name!r}")
+        files, lab, domains, mode = labelled_folder(Path(data_dir), domain_attrs)
+        order = np.random.default_rng(seed).permutation(len(files))[:n_train + n_real]
+        if len(order) < 2 * n_real:
+            raise UsageError(f"{data_dir}: {len(order)} labelled images; need more than {2 * n_real}")
+        imgs, _ = folder_images_and_files(Path(data_dir), None, size, centre_crop, channels,
+                                          files=[files[i] for i in order])
+        real, train, train_lab = imgs[:n_real], imgs[n_real:], lab[order[n_real:]]
+        counts = ", ".join(f"{d} {int(train_lab[:, i].sum())}" for i, d in enumerate(domains))
+        return RealData(name, train, real, f"image folder {Path(data_dir).name} with StarGAN domain labels "
+                        f"({'CelebA attributes' if mode == 'multi' else 'one subfolder per domain'}; training images "
+                        f"per domain: {counts}): {len(train)} images for the GANs, {len(real)} disjoint ones as the "
+                        f"real class; centre crop {centre_crop}, resized to {size}", train_lab, domains, mode)
     if name == "photos":
         photos = load_photos(channels)
         train = photo_crops(n_train, size, channels, seed, photos)

@@ -79,9 +79,17 @@ def run(cfg: dict[str, Any], data: RealData, ctx, fid_net=None) -> dict[str, Any
             tcfg = {**gcfg, "gan": gan, **dict(cfg.get("gan_overrides", {}).get(gan, {}))}
             name = f"{gan}_{setup}"
 
-            def make(setup=setup, tcfg=tcfg, name=name):
-                g = train_gan(data.train, setup, tcfg, seed, ctx.device, ctx.run.checkpoints / f"gan_{name}.pt",
-                              ctx.quiet, ctx.run.log_metrics)
+            def make(setup=setup, tcfg=tcfg, name=name, gan=gan):
+                ck = ctx.run.checkpoints / f"gan_{name}.pt"
+                if gan == "stargan":  # its own recipe; fakes = training images translated to other domains
+                    from spectral_forensics.stargan import train_stargan, translate_uint8
+
+                    scfg = {**cfg["stargan"], "ckpt_every": gcfg["ckpt_every"]}
+                    g = train_stargan(data.train, data.train_labels, data.label_mode, setup, scfg, seed, ctx.device,
+                                      ck, ctx.quiet, ctx.run.log_metrics)
+                    return {"images": translate_uint8(g, data.train, data.train_labels, int(dcfg["n_fake"]),
+                                                      seed + 777, ctx.device)}
+                g = train_gan(data.train, setup, tcfg, seed, ctx.device, ck, ctx.quiet, ctx.run.log_metrics)
                 return {"images": sample_uint8(g, int(dcfg["n_fake"]), seed + 777, ctx.device)}
 
             imgs = cached_arrays(stages, f"samples_{name}", make)["images"]

@@ -27,7 +27,7 @@ class Data(ConfigModel):
 
 
 class Gan(ConfigModel):
-    gans: list[Literal["dcgan", "lsgan", "wgan-gp"]] = Field(min_length=1)
+    gans: list[Literal["dcgan", "lsgan", "wgan-gp", "stargan"]] = Field(min_length=1)
     setups: list[str] = Field(min_length=2)
     steps: int = Field(ge=1)
     batch_size: int = Field(ge=2)
@@ -50,6 +50,22 @@ class Gan(ConfigModel):
         if len(set(v)) != len(v):
             raise ValueError("setups repeat")
         return v
+
+
+class StarGan(ConfigModel):
+    """StarGAN's own recipe (used when ``gan.gans`` holds ``stargan`` or ``train-gan --gan stargan``)."""
+
+    attrs: list[str] = Field(min_length=2)
+    steps: int = Field(ge=1)
+    batch_size: int = Field(ge=2)
+    lr: float = Field(gt=0)
+    n_critic: int = Field(ge=1)
+    lambda_cls: float = Field(ge=0)
+    lambda_rec: float = Field(ge=0)
+    lambda_gp: float = Field(ge=0)
+    g_dim: int = Field(ge=2)
+    d_dim: int = Field(ge=1)
+    n_res: int = Field(ge=0)
 
 
 class Detector(ConfigModel):
@@ -109,6 +125,7 @@ class Config(ConfigModel):
     threads: int | None = Field(default=None, ge=1)
     data: Data
     gan: Gan
+    stargan: StarGan
     detector: Detector
     dzanic: Dzanic
     fid: Fid
