@@ -56,6 +56,19 @@ def test_the_last_stage_switch_really_changes_the_module():
     assert not torch.allclose(g1(x, torch.eye(2)), g2(x, torch.eye(2)))
 
 
+def test_official_generator_layout():
+    g = StarGenerator("BASELINE", 5, 3, 64, 6)
+    convs = [m for m in g.body if isinstance(m, torch.nn.Conv2d)]
+    assert [(m.in_channels, m.out_channels, m.kernel_size[0]) for m in convs] == [(8, 64, 7), (64, 128, 4),
+                                                                                  (128, 256, 4)]
+    assert sum(isinstance(m, torch.nn.Module) and type(m).__name__ == "ResidualBlock" for m in g.body) == 6
+    ups = [m for m in [*g.body, *g.last] if isinstance(m, torch.nn.ConvTranspose2d)]
+    assert [(m.in_channels, m.out_channels, m.stride[0]) for m in ups] == [(256, 128, 2), (128, 64, 2)]
+    # the official code's StarGAN counterexamples: the 2nd up-sampling → ×2 upsample + Conv(128, 64, 5)
+    n = StarGenerator("N.1.5", 5, 3, 64, 6).last
+    assert (n[1].in_channels, n[1].out_channels, n[1].kernel_size) == (128, 64, (5, 5))
+
+
 def test_official_discriminator_layout_at_128():
     d = StarDiscriminator(128, 3, 5, 64)
     convs = [m for m in d.main if isinstance(m, torch.nn.Conv2d)]

@@ -16,6 +16,11 @@ classification (BCE summed over attributes for CelebA's multi-label attributes, 
 one-of-K folder domains; on real images for D, on translated images for G, λ_cls = 1) and cycle
 reconstruction ``‖x − G(G(x, c'), c)‖₁`` (λ_rec = 10). Target domains are the batch's own labels in a
 random permutation; D is updated every step, G every ``n_critic``-th step.
+
+Where the setup goes: the official code's ``stargan_v1_model.py`` keeps the first up-sampling ConvT and
+replaces the second by a ×2 upsampling + ``Conv2d(c, c//2, 5, padding 2)``, followed by StarGAN's IN +
+ReLU and 7×7 output conv; here that stage is :func:`spectral_forensics.models.last_upsampling` with
+2d → d channels, so every named setup (BASELINE = StarGAN's own ConvT) is available.
 """
 
 from __future__ import annotations
