@@ -32,9 +32,35 @@ def reparameterize(mu: Tensor, log_sigma: Tensor, training: bool = True) -> Tens
     return mu + torch.exp(log_sigma) * torch.randn_like(mu)
 
 
+class _EdgeDot(torch.autograd.Function):
+    """logit_e = z_{i_e} · z_{j_e} with a hand-written backward: ∂/∂z = Σ_e g_e·(z_{j_e} at row i_e + z_{i_e} at
+    row j_e), two ``index_add_`` (autograd's own backward of the gathers, products and sum takes about twice
+    as long on CPU)."""
+
+    @staticmethod
+    def forward(ctx, z: Tensor, i: Tensor, j: Tensor) -> Tensor:
+        zi, zj = z.index_select(0, i), z.index_select(0, j)
+        ctx.save_for_backward(zi, zj, i, j)
+        ctx.num_nodes = z.size(0)
+        return torch.einsum("ed,ed->e", zi, zj)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor) -> tuple[Tensor | None, None, None]:
+        if not ctx.needs_input_grad[0]:
+            return None, None, None
+        zi, zj, i, j = ctx.saved_tensors
+        grad = grad.unsqueeze(-1)
+        gz = zi.new_zeros(ctx.num_nodes, zi.size(1))
+        gz.index_add_(0, i, grad * zj)
+        gz.index_add_(0, j, grad * zi)
+        return gz, None, None
+
+
 def edge_logits(z: Tensor, edge_index: Tensor) -> Tensor:
     """Inner-product decoder (Kipf & Welling 2016): logit(A_ij) = z_i · z_j."""
-    return (z[edge_index[0]] * z[edge_index[1]]).sum(-1)
+    if not (torch.is_grad_enabled() and z.requires_grad):
+        return (z[edge_index[0]] * z[edge_index[1]]).sum(-1)
+    return _EdgeDot.apply(z, edge_index[0], edge_index[1])
 
 
 def sample_negative_edges(edge_index: Tensor, num_nodes: int, num_samples: int) -> Tensor:

@@ -99,11 +99,14 @@ class Accumulation(nn.Module):
         mlp_hidden = max(dim, 128) if official else dim  # the official slot MLP's hidden width
         self.mlp = nn.Sequential(nn.Linear(dim, mlp_hidden), nn.ReLU(), nn.Linear(mlp_hidden, dim))
 
-    def mask(self, k: Tensor, q: Tensor, batch: Tensor, k_proj: Tensor | None = None) -> Tensor:
-        """Hard 0/1 mask m = 1[σ(k) ≥ σ(MLP([k, q_{g(i)}]))] with a straight-through sigmoid gradient."""
+    def mask(self, k: Tensor, q: Tensor, batch: Tensor, k_proj: Tensor | None = None,
+             gate: Tensor | None = None) -> Tensor:
+        """Hard 0/1 mask m = 1[σ(k) ≥ σ(MLP([k, q_{g(i)}]))] with a straight-through sigmoid gradient.
+
+        ``k_proj`` = thr_k(k) and ``gate`` = σ(k) may be passed in (they do not change across rounds)."""
         k_proj = self.thr_k(k) if k_proj is None else k_proj
         w = torch.sigmoid(self.thr_out(F.relu(k_proj + self.thr_q(q)[batch])))   # [N, 1]: one threshold per node
-        gate = torch.sigmoid(k)
+        gate = torch.sigmoid(k) if gate is None else gate
         hard = (gate >= w).to(k.dtype)
         if self.official:  # the official mask carries no gradient: its threshold network is never trained
             return hard.detach()
@@ -114,18 +117,19 @@ class Accumulation(nn.Module):
         """Return (LN(slot) [B, D], common node parts [N, D], local node parts [N, D], mask [N, D])."""
         h = self.norm_in(h)
         k, v = self.to_k(h), self.to_v(h)
-        k_proj = self.thr_k(k)
+        k_proj, gate = self.thr_k(k), torch.sigmoid(k)  # the same in every round: computed once
         slot = self.slot_mu.expand(num_graphs, -1)
         if self.training or self.official:
             slot = slot + torch.exp(self.slot_log_sigma) * torch.randn_like(slot)
         for _ in range(self.iters):
-            m = self.mask(k, self.to_q(self.norm_slot(slot)), batch, k_proj)
+            m = self.mask(k, self.to_q(self.norm_slot(slot)), batch, k_proj, gate)
             pooled = global_add_pool(m * v, batch, size=num_graphs)
             slot = self.gru(pooled, slot)
             slot = slot + self.mlp(self.norm_mlp(slot))
         slot = self.norm_slot(slot)
-        m = self.mask(k, self.to_q(slot), batch, k_proj)
-        return slot, m * v, (1 - m) * v, m
+        m = self.mask(k, self.to_q(slot), batch, k_proj, gate)
+        common = m * v
+        return slot, common, v - common, m   # v − m⊙v = (1 − m)⊙v exactly, m being 0/1
 
 
 class GaussianHead(nn.Module):
@@ -171,6 +175,17 @@ class GatedFusion(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return torch.tanh(self.lin(x)) * torch.sigmoid(self.gate(x))
+
+    def forward_split(self, common: Tensor, local: Tensor, batch: Tensor) -> Tensor:
+        """``forward(cat([common[batch], local], -1))`` without building the concatenation: with W = [W_c, W_l]
+        split by columns, W·x = (W_c·common)[batch] + W_l·local, so the common half is computed once per graph;
+        the two gated units share one matrix product."""
+        w = torch.cat([self.lin.weight, self.gate.weight])             # [2·out, in]
+        b = torch.cat([self.lin.bias, self.gate.bias])
+        c = common.size(-1)
+        y = torch.addmm(b, local, w[:, c:].t()) + (common @ w[:, :c].t())[batch]
+        lin, gate = y.split(self.lin.out_features, -1)
+        return torch.tanh(lin) * torch.sigmoid(gate)
 
 
 class DeepGCFX(nn.Module):
@@ -221,7 +236,7 @@ class DeepGCFX(nn.Module):
         z_local = reparameterize(out["mu_local"], out["ls_local"], self.training)
         z_cnode = reparameterize(out["mu_cnode"], out["ls_cnode"], self.training)
         z_graph = reparameterize(out["mu_graph"], out["ls_graph"], self.training)
-        fused = self.fusion(torch.cat([z_graph[data.batch], z_local], -1))
+        fused = self.fusion.forward_split(z_graph, z_local, data.batch)   # = fusion(cat([z_graph[batch], z_local]))
         neg = sample_negative_edges(data.edge_index, data.num_nodes, max(data.edge_index.size(1), 1))  # shared
         feat = None
         if self.feat_decoder is not None:
