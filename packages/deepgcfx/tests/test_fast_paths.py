@@ -7,7 +7,14 @@ from torch_geometric.data import Batch, Data
 from torch_geometric.nn import global_add_pool
 from torch_geometric.utils import to_undirected
 
-from deepgcfx.losses import deepgcfx_loss, edge_logits, kl_std_normal, reparameterize, sample_negative_edges
+from deepgcfx.losses import (
+    deepgcfx_loss,
+    edge_logits,
+    gather_rows,
+    kl_std_normal,
+    reparameterize,
+    sample_negative_edges,
+)
 from deepgcfx.models import Accumulation, DeepGCFX, GatedFusion
 
 
@@ -26,6 +33,17 @@ def test_edge_logits_match_brute_force_and_autograd():
     assert torch.autograd.gradcheck(lambda t: edge_logits(t, ei), (z,))
     with torch.no_grad():
         assert torch.allclose(edge_logits(z, ei), full[ei[0], ei[1]])
+
+
+def test_gather_rows_equals_indexing():
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(5, 3, dtype=torch.double, generator=g, requires_grad=True)
+    idx = torch.tensor([4, 0, 0, 2, 4, 4, 1])
+    out = gather_rows(x, idx)
+    assert torch.equal(out, x[idx])
+    w = torch.randn(7, 3, dtype=torch.double, generator=g)
+    assert torch.allclose(torch.autograd.grad((out * w).sum(), x)[0], torch.autograd.grad((x[idx] * w).sum(), x)[0])
+    assert torch.autograd.gradcheck(lambda t: gather_rows(t, idx), (x,))
 
 
 def test_split_fusion_equals_fusion_of_the_concatenation():

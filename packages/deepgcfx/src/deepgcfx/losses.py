@@ -32,6 +32,31 @@ def reparameterize(mu: Tensor, log_sigma: Tensor, training: bool = True) -> Tens
     return mu + torch.exp(log_sigma) * torch.randn_like(mu)
 
 
+class _GatherRows(torch.autograd.Function):
+    """``x[index]`` (rows) as ``index_select`` forward and ``index_add_`` backward; on CPU both are several
+    times faster than advanced indexing's gather and its accumulating ``index_put_``."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor, index: Tensor) -> Tensor:
+        ctx.save_for_backward(index)
+        ctx.num_rows = x.size(0)
+        return x.index_select(0, index)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor) -> tuple[Tensor | None, None]:
+        if not ctx.needs_input_grad[0]:
+            return None, None
+        (index,) = ctx.saved_tensors
+        return grad.new_zeros(ctx.num_rows, *grad.shape[1:]).index_add_(0, index, grad), None
+
+
+def gather_rows(x: Tensor, index: Tensor) -> Tensor:
+    """``x[index]`` for a 1-D index (same values and gradient; see ``_GatherRows``)."""
+    if not (torch.is_grad_enabled() and x.requires_grad):
+        return x.index_select(0, index)
+    return _GatherRows.apply(x, index)
+
+
 class _EdgeDot(torch.autograd.Function):
     """logit_e = z_{i_e} · z_{j_e} with a hand-written backward: ∂/∂z = Σ_e g_e·(z_{j_e} at row i_e + z_{i_e} at
     row j_e), two ``index_add_`` (autograd's own backward of the gathers, products and sum takes about twice
@@ -42,7 +67,7 @@ class _EdgeDot(torch.autograd.Function):
         zi, zj = z.index_select(0, i), z.index_select(0, j)
         ctx.save_for_backward(zi, zj, i, j)
         ctx.num_nodes = z.size(0)
-        return torch.einsum("ed,ed->e", zi, zj)
+        return (zi * zj).sum(-1)
 
     @staticmethod
     def backward(ctx, grad: Tensor) -> tuple[Tensor | None, None, None]:

@@ -19,7 +19,14 @@ from torch import Tensor, nn
 from torch.nn.utils.parametrizations import weight_norm
 from torch_geometric.nn import GINConv, global_add_pool, global_mean_pool
 
-from deepgcfx.losses import deepgcfx_loss, edge_recon_loss, kl_std_normal, reparameterize, sample_negative_edges
+from deepgcfx.losses import (
+    deepgcfx_loss,
+    edge_recon_loss,
+    gather_rows,
+    kl_std_normal,
+    reparameterize,
+    sample_negative_edges,
+)
 
 LOG_SIGMA_RANGE = (-8.0, 4.0)
 
@@ -105,7 +112,7 @@ class Accumulation(nn.Module):
 
         ``k_proj`` = thr_k(k) and ``gate`` = σ(k) may be passed in (they do not change across rounds)."""
         k_proj = self.thr_k(k) if k_proj is None else k_proj
-        w = torch.sigmoid(self.thr_out(F.relu(k_proj + self.thr_q(q)[batch])))   # [N, 1]: one threshold per node
+        w = torch.sigmoid(self.thr_out(F.relu(k_proj + gather_rows(self.thr_q(q), batch))))  # [N, 1]: per node
         gate = torch.sigmoid(k) if gate is None else gate
         hard = (gate >= w).to(k.dtype)
         if self.official:  # the official mask carries no gradient: its threshold network is never trained
@@ -183,7 +190,7 @@ class GatedFusion(nn.Module):
         w = torch.cat([self.lin.weight, self.gate.weight])             # [2·out, in]
         b = torch.cat([self.lin.bias, self.gate.bias])
         c = common.size(-1)
-        y = torch.addmm(b, local, w[:, c:].t()) + (common @ w[:, :c].t())[batch]
+        y = torch.addmm(b, local, w[:, c:].t()) + gather_rows(common @ w[:, :c].t(), batch)
         lin, gate = y.split(self.lin.out_features, -1)
         return torch.tanh(lin) * torch.sigmoid(gate)
 
