@@ -15,7 +15,7 @@ from deepgcfx.losses import (
     reparameterize,
     sample_negative_edges,
 )
-from deepgcfx.models import Accumulation, DeepGCFX, GatedFusion
+from deepgcfx.models import Accumulation, DeepGCFX, GatedFusion, matched_readout
 
 
 def test_edge_logits_match_brute_force_and_autograd():
@@ -142,3 +142,12 @@ def test_accumulation_equals_the_reference():
     old = _reference_accumulation(acc, h, batch, 2)
     for a, b in zip(new, old):
         assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("official", [False, True])
+def test_embed_matched_view_equals_a_separate_encoder_pass(official):
+    torch.manual_seed(0)
+    model = DeepGCFX(4, 16, 16, layers=2, official=official).eval()
+    data = _batch(2)
+    with torch.no_grad():
+        assert torch.equal(model.embed(data)["matched"], matched_readout(model.encoder, data))

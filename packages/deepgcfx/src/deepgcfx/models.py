@@ -59,6 +59,11 @@ def matched_readout(encoder: GINEncoder, data) -> Tensor:
     concatenated ([B, layers · hidden]). Applied to every method's encoder, it gives embeddings of equal
     dimension from the same readout, so that readout and method can be told apart."""
     _, xs = encoder(data.x, data.edge_index)
+    return pool_layers(xs, data)
+
+
+def pool_layers(xs: list[Tensor], data) -> Tensor:
+    """``matched_readout`` from the encoder's layer outputs ``xs`` already computed on ``data``."""
     return torch.cat([global_add_pool(x, data.batch, size=data.num_graphs) for x in xs], -1)
 
 
@@ -229,14 +234,19 @@ class DeepGCFX(nn.Module):
     def forward(self, x: Tensor, edge_index: Tensor, batch: Tensor, num_graphs: int,
                 common_nodes: bool = True) -> dict[str, Tensor]:
         """Posterior parameters of the local, common-node (unless ``common_nodes`` is False) and graph latents."""
-        h, _ = self.encoder(x, edge_index)
+        return self._posteriors(x, edge_index, batch, num_graphs, common_nodes)[0]
+
+    def _posteriors(self, x: Tensor, edge_index: Tensor, batch: Tensor, num_graphs: int,
+                    common_nodes: bool = True) -> tuple[dict[str, Tensor], list[Tensor]]:
+        """``forward``'s dict and the encoder's per-layer node features (for the matched readout)."""
+        h, xs = self.encoder(x, edge_index)
         slot, common, local, mask = self.accumulate(h, batch, num_graphs)
         mu_l, ls_l = self.node_head(local)
         mu_g, ls_g = self.graph_head(slot)
         out = {"mu_local": mu_l, "ls_local": ls_l, "mu_graph": mu_g, "ls_graph": ls_g, "mask": mask}
         if common_nodes:
             out["mu_cnode"], out["ls_cnode"] = self.node_head(common)
-        return out
+        return out, xs
 
     def training_loss(self, data) -> dict[str, Tensor]:
         out = self(data.x, data.edge_index, data.batch, data.num_graphs)
@@ -257,12 +267,12 @@ class DeepGCFX(nn.Module):
 
     @torch.no_grad()
     def embed(self, data) -> dict[str, Tensor]:
-        out = self(data.x, data.edge_index, data.batch, data.num_graphs, common_nodes=False)
+        out, xs = self._posteriors(data.x, data.edge_index, data.batch, data.num_graphs, common_nodes=False)
         common = out["mu_graph"]
         local = global_add_pool(out["mu_local"], data.batch, size=data.num_graphs)
         local_mean = global_mean_pool(out["mu_local"], data.batch, size=data.num_graphs)
         return {"common": common, "local": local, "local_mean": local_mean, "both": torch.cat([common, local], -1),
-                "matched": matched_readout(self.encoder, data)}
+                "matched": pool_layers(xs, data)}  # = matched_readout(self.encoder, data), without a second pass
 
     @torch.no_grad()
     def node_embed(self, data) -> dict[str, Tensor]:
