@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from reprokit.testing import run_torchrun
+
 pytest.importorskip("torch")
 SCRIPT = Path(__file__).with_name("ddp_train.py")
 
@@ -16,8 +18,8 @@ def test_torchrun_two_processes_match_one(tmp_path):
     one, two = tmp_path / "one.json", tmp_path / "two.json"
     env_cmd = [sys.executable]
     subprocess.run([*env_cmd, str(SCRIPT), str(one)], check=True, timeout=120)
-    r = subprocess.run([*env_cmd, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-                        str(SCRIPT), str(two)], capture_output=True, text=True, timeout=180)
+    r = run_torchrun([*env_cmd, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+                        str(SCRIPT), str(two)], timeout=180)
     assert r.returncode == 0, r.stderr[-3000:]
     a, b = json.loads(one.read_text()), json.loads(two.read_text())
     assert (a["world"], b["world"]) == (1, 2)

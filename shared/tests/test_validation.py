@@ -187,3 +187,21 @@ def test_null_is_allowed_where_the_schema_declares_the_field_optional():
         apply_overrides(preset, ["data.epochs=null"], nullable_in(Top))
     with pytest.raises(UsageError, match="expected float"):
         apply_overrides(preset, ["data.reject=null"])  # no schema: the preset's type rules
+
+
+def test_run_torchrun_repeats_only_the_exit_time_abort(tmp_path):
+    import sys
+
+    from reprokit.testing import run_torchrun
+
+    script = tmp_path / "flaky.py"
+    script.write_text(
+        "import pathlib, sys\n"
+        "c = pathlib.Path(sys.argv[1]); n = int(c.read_text()) if c.exists() else 0; c.write_text(str(n + 1))\n"
+        "if n == 0: sys.stderr.write(sys.argv[2]); sys.exit(1)\n")
+    cleared = []
+    r = run_torchrun([sys.executable, str(script), str(tmp_path / "a"), "traceback : Signal 6 (SIGABRT)"],
+                     before_retry=lambda: cleared.append(1))
+    assert r.returncode == 0 and (tmp_path / "a").read_text() == "2" and cleared == [1]
+    r = run_torchrun([sys.executable, str(script), str(tmp_path / "b"), "AssertionError: wrong weights"])
+    assert r.returncode == 1 and (tmp_path / "b").read_text() == "1"  # any other failure is not repeated

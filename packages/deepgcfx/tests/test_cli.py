@@ -1,6 +1,7 @@
 """The command line end to end on the smoke preset (in-process), determinism, resume, bad input."""
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -8,6 +9,7 @@ import pytest
 from deepgcfx import experiments
 from deepgcfx.cli import main
 from reprokit.report import VERDICTS, validate_summary
+from reprokit.testing import run_torchrun
 
 FAST = ["--set", "synthetic.n_graphs=45", "--set", "max_graphs=90"]
 
@@ -152,7 +154,6 @@ def test_paper_preset_on_tu_files_a_few_steps(tmp_path):
 @pytest.mark.slow
 def test_torchrun_train_is_data_parallel(tmp_path):
     import os
-    import subprocess
     import sys
     from pathlib import Path
 
@@ -166,10 +167,10 @@ def test_torchrun_train_is_data_parallel(tmp_path):
     code = ("import sys; from deepgcfx.cli import main; sys.exit(main(sys.argv[1:]))")
     script = tmp_path / "entry.py"
     script.write_text(code)
-    r = subprocess.run([str(torchrun), "--standalone", "--nproc_per_node", "2", str(script), "train",
+    r = run_torchrun([str(torchrun), "--standalone", "--nproc_per_node", "2", str(script), "train",
                         "--preset", "smoke", "--out", str(out), "--quiet", "--dataset", "synthetic",
-                        "--set", "train.epochs=2"],
-                       capture_output=True, text=True, timeout=300, env=env)
+                        "--set", "train.epochs=2"], timeout=300, env=env,
+                     before_retry=lambda: shutil.rmtree(out, ignore_errors=True))
     assert r.returncode == 0, r.stderr[-2000:]
     rows = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
     assert [row["epoch"] for row in rows if row.get("unit") == "train-deepgcfx"] == [1, 2]  # rank 0 only

@@ -1,6 +1,7 @@
 """The command line end to end on the smoke preset (in process): report, determinism, resume, user commands."""
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ from conftest import write_image_folder
 import kml_meta.experiments as ex
 from kml_meta.cli import main
 from reprokit.report import validate_summary
+from reprokit.testing import run_torchrun
 
 SMOKE = ["--preset", "smoke", "--quiet"]
 
@@ -142,8 +144,6 @@ def test_torchrun_two_ranks_train_like_one_process(tmp_path):
     """Under torchrun (gloo, 2 CPU ranks) the meta-batch is split across ranks and the gradients summed:
     the trained learners give the same test accuracies as one process, and only rank 0 writes."""
     import os
-    import shutil
-    import subprocess
     import sys
 
     torchrun = shutil.which("torchrun") or str(Path(sys.executable).parent / "torchrun")
@@ -153,9 +153,9 @@ def test_torchrun_two_ranks_train_like_one_process(tmp_path):
     code = "import sys; from kml_meta.cli import main; raise SystemExit(main(sys.argv[1:]))"
     script = tmp_path / "entry.py"
     script.write_text(code)
-    r = subprocess.run([torchrun, "--standalone", "--nproc_per_node", "2", str(script), *args,
-                        "--out", str(tmp_path / "ddp")],
-                       env=env, capture_output=True, text=True, timeout=300)
+    r = run_torchrun([torchrun, "--standalone", "--nproc_per_node", "2", str(script), *args,
+                      "--out", str(tmp_path / "ddp")], env=env, timeout=300,
+                     before_retry=lambda: shutil.rmtree(tmp_path / "ddp", ignore_errors=True))
     assert r.returncode == 0, r.stderr[-2000:]
     assert main([*args, "--out", str(tmp_path / "one")]) == 0
     for name in ("maml_s0", "multi-maml_s0"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
+import shutil
 import sys
 from pathlib import Path
 
@@ -14,6 +14,7 @@ import torch
 from conftest import TINY
 
 from lq_quant.cli import main
+from reprokit.testing import run_torchrun
 
 
 def _run(args: list[str]) -> int:
@@ -109,10 +110,11 @@ def test_torchrun_train_is_data_parallel(mnist_dir, tmp_path):
     script = tmp_path / "entry.py"
     script.write_text("import sys; from lq_quant.cli import main; sys.exit(main(sys.argv[1:]))")
     out = tmp_path / "ddp"
-    r = subprocess.run([str(torchrun), "--standalone", "--nproc_per_node", "2", str(script), "train", "--method", "dq",
+    r = run_torchrun([str(torchrun), "--standalone", "--nproc_per_node", "2", str(script), "train", "--method", "dq",
                         "--wbits", "2", "--preset", "smoke", "--dataset", "mnist", "--data-dir", str(mnist_dir),
-                        "--out", str(out), "--quiet", "--set", "data.downsample=2", "--set", "train.epochs=2"],
-                       capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
+                      "--out", str(out), "--quiet", "--set", "data.downsample=2", "--set", "train.epochs=2"],
+                     timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"},
+                     before_retry=lambda: shutil.rmtree(out, ignore_errors=True))
     assert r.returncode == 0, r.stderr[-3000:]
     summary = json.loads((out / "summary.json").read_text())
     assert summary["claims"] == [] and 0 <= summary["metrics"]["acc"] <= 100

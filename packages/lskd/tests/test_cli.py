@@ -1,6 +1,7 @@
 """The command line end to end on the smoke preset (in-process), determinism, resume, bad input."""
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,7 @@ from lskd.cli import main
 from lskd.models import build_model
 from reprokit import save_checkpoint
 from reprokit.report import validate_summary
+from reprokit.testing import run_torchrun
 
 TINY = ["--set", "data.train_subset=160", "--set", "data.test_subset=80", "--set", "diffusion.max_per_class=10",
         "--set", "teacher.epochs=2", "--set", "student.epochs=2", "--set", "data.batch_size=16"]
@@ -218,7 +220,6 @@ def test_grid_command_tabulates(mnist_dir, tmp_path):
 def test_torchrun_train_teacher_is_data_parallel(mnist_dir, tmp_path):
     """Two gloo processes under torchrun: one run directory, rank 0 writes each epoch once, the run finishes."""
     import os
-    import subprocess
     import sys
 
     torchrun = Path(sys.executable).parent / "torchrun"
@@ -227,10 +228,11 @@ def test_torchrun_train_teacher_is_data_parallel(mnist_dir, tmp_path):
     script = tmp_path / "entry.py"
     script.write_text("import sys; from lskd.cli import main; sys.exit(main(sys.argv[1:]))")
     out = tmp_path / "ddp"
-    r = subprocess.run([str(torchrun), "--standalone", "--nproc_per_node", "2", str(script), "train-teacher",
+    r = run_torchrun([str(torchrun), "--standalone", "--nproc_per_node", "2", str(script), "train-teacher",
                         "--alpha", "0.1", "--preset", "smoke", "--dataset", "mnist", "--data-dir", str(mnist_dir),
-                        "--out", str(out), "--quiet", *TINY], capture_output=True, text=True, timeout=300,
-                       env={**os.environ, "OMP_NUM_THREADS": "1"})
+                      "--out", str(out), "--quiet", *TINY], timeout=300,
+                     env={**os.environ, "OMP_NUM_THREADS": "1"},
+                     before_retry=lambda: shutil.rmtree(out, ignore_errors=True))
     assert r.returncode == 0, r.stderr[-3000:]
     summary = json.loads((out / "summary.json").read_text())
     assert summary["claims"] == [] and 0 <= summary["metrics"]["acc"] <= 100

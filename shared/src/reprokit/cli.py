@@ -306,6 +306,14 @@ def _relative_to_run(run_path: Path, figure: str | Path) -> str:
     return str(p)
 
 
+def _end_distributed() -> None:
+    """Under torchrun, end the process group cleanly once the command is done (all ranks, barrier first)."""
+    if "torch.distributed" in sys.modules:
+        from reprokit.distributed import cleanup
+
+        cleanup()
+
+
 def run_main(main: Callable[[Sequence[str] | None], int | None], argv: Sequence[str] | None = None) -> int:
     """Call ``main(argv)`` and turn the outcome into the exit code of DESIGN.md.
 
@@ -314,6 +322,7 @@ def run_main(main: Callable[[Sequence[str] | None], int | None], argv: Sequence[
     """
     try:
         rc = main(argv)
+        _end_distributed()
         return 0 if rc is None else int(rc)
     except UsageError as e:
         one_line = " ".join(part.strip() for part in str(e).splitlines() if part.strip())

@@ -113,6 +113,11 @@ def shard_sampler(dataset, shuffle: bool, seed: int, drop_last: bool = False):
 
 
 def cleanup() -> None:
+    """End the process group: every rank waits for the others first, so that no rank tears its gloo
+    connections down while a peer still uses them (that killed rank 1 with SIGABRT at exit now and then)."""
     dist = _dist()
     if dist is not None and dist.is_initialized():
-        dist.destroy_process_group()
+        try:
+            dist.barrier()
+        finally:
+            dist.destroy_process_group()
