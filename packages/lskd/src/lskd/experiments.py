@@ -19,6 +19,7 @@ import torch
 
 from lskd.data import LoadedData, in_memory
 from lskd.evaluate import (
+    _targets,
     accuracy,
     class_features,
     diffusion_index,
@@ -159,8 +160,7 @@ def train_teacher_cell(cfg: dict[str, Any], data: LoadedData, alpha: float, seed
                         tensors=tensors, evaluate=_epoch_eval(cfg, data, device, test_tensors))
     acc = accuracy(model, data.test, device, tensors=test_tensors)
     logits = compute_logits(model, data.train, device, tensors=tensors)
-    labels = tensors[1].numpy() if tensors is not None else np.asarray([int(data.train[i][1]) for i in
-                                                                         range(len(data.train))])
+    labels = tensors[1].numpy() if tensors is not None else np.asarray(_targets(data.train))  # no image decoding
     extra = {"acc_endpoint": per_class_accuracy(model, test_tensors, _endpoint_classes(cfg, data), device)
              } if test_tensors is not None else {}
     rec = _model_record("teacher", tcfg["model"], data, model, alpha=alpha, seed=seed, acc=acc, train=res,
@@ -170,7 +170,7 @@ def train_teacher_cell(cfg: dict[str, Any], data: LoadedData, alpha: float, seed
     log.info("teacher α=%g seed %d: top-1 %.2f%%, logit erasure E %.3f (%.1f s)", alpha, seed, acc, rec["erasure"],
              res["train_time_s"])
     _save_cell(path, rec, partial)
-    return model, rec
+    return model, {**rec, "_train_logits": logits}  # in memory only: offline KD reuses them
 
 
 def train_student_cell(cfg: dict[str, Any], data: LoadedData, alpha: float, temperature: float, seed: int,
@@ -275,10 +275,14 @@ def run_grid(cfg: dict[str, Any], data: LoadedData, ckpt_dir: Path, device: torc
         for alpha in [float(a) for a in g["alphas"]]:
             teacher, trec = train_teacher_cell(cfg, data, alpha, s, ckpt_dir, device, quiet, log_fn, tensors,
                                                test_tensors)
+            train_logits = trec.pop("_train_logits", None)
             teachers.append(_strip(trec))
             todo = [float(T) for T in g["temperatures"]
                     if not (ckpt_dir / f"{cell_name('student', alpha, s, float(T))}.pt").is_file()]
-            cached = compute_logits(teacher, data.train, device, tensors=tensors) if (offline and todo) else None
+            cached = None
+            if offline and todo:  # a teacher trained just now brings its logits; a loaded one is run once
+                cached = train_logits if train_logits is not None else compute_logits(teacher, data.train, device,
+                                                                                       tensors=tensors)
             for T in [float(t) for t in g["temperatures"]]:
                 rec = train_student_cell(cfg, data, alpha, T, s, ckpt_dir, device,
                                          teacher=None if cached is not None else teacher, cached_logits=cached,
